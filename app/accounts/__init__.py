@@ -1,0 +1,1 @@
+"""Users, merchants, staff roles, login, tokens and permissions."""

@@ -1,0 +1,144 @@
+"""Who is asking: the login check and the one staff permission check every admin view uses."""
+
+from copy import deepcopy
+from dataclasses import dataclass
+from functools import wraps
+from http import HTTPStatus
+
+from flask import g, make_response, request
+from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+
+from app.accounts import service as accounts_service
+from app.errors import Forbidden, Invalid, NotFound, problem
+from app.extensions import db
+
+MERCHANT_HEADER = "X-Merchant-ID"
+ALL_ROLES = frozenset({"owner", "operator", "store_manager", "service"})
+MANAGERS = frozenset({"owner", "operator"})
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    """The merchant an admin request acts for, and the caller's role there."""
+
+    user_id: int
+    merchant_id: int
+    role: str
+    store_ids: tuple[int, ...]
+
+    def can_reach_store(self, store_id: int) -> bool:
+        """Store managers reach their own stores only; other roles every store of the merchant."""
+        return self.role != "store_manager" or store_id in self.store_ids
+
+    def require_store(self, store_id: int) -> None:
+        """404 for a store outside the caller's scope, as if it did not exist."""
+        if not self.can_reach_store(store_id):
+            raise NotFound("Store not found.", type="stores.not_found")
+
+
+def _document(wrapper, *, error_codes: tuple[int, ...], merchant_header: bool = False) -> None:
+    # flask-smorest reads `_apidoc` when the view is registered: add the bearer scheme and the
+    # errors this check can answer (its named response components), so the contract shows them.
+    doc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    responses = doc.setdefault("response", {}).setdefault("responses", {})
+    for code in error_codes:
+        responses.setdefault(code, []).append(HTTPStatus(code).name)
+    manual = doc.setdefault("manual_doc", {})
+    manual["security"] = [{"bearerAuth": []}]
+    if merchant_header:
+        manual.setdefault("parameters", []).append(
+            {
+                "in": "header",
+                "name": MERCHANT_HEADER,
+                "required": False,
+                "schema": {"type": "integer"},
+                "description": "The merchant to act for; needed by staff of several merchants.",
+            }
+        )
+    wrapper._apidoc = doc
+
+
+def current_user_id() -> int:
+    """The signed-in user's id (after login_required)."""
+    return g.user_id
+
+
+def login_required(func):
+    """A valid access token is required; sets g.user_id."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        verify_jwt_in_request()
+        g.user_id = int(get_jwt_identity())
+        return func(*args, **kwargs)
+
+    _document(wrapper, error_codes=(401,))
+    return wrapper
+
+
+def optional_login(func):
+    """Sign-in is optional; sets g.user_id to the user or None."""
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        verify_jwt_in_request(optional=True)
+        identity = get_jwt_identity()
+        g.user_id = int(identity) if identity else None
+        return func(*args, **kwargs)
+
+    _document(wrapper, error_codes=())
+    return wrapper
+
+
+def _resolve_staff(user_id: int) -> StaffContext:
+    memberships = accounts_service.memberships(session=db.session, user_id=user_id)
+    if not memberships:
+        raise Forbidden("You are not staff of any merchant.", type="accounts.not_staff")
+    named = request.headers.get(MERCHANT_HEADER)
+    if named is None:
+        if len(memberships) > 1:
+            raise Invalid(MERCHANT_HEADER, "Required: you are staff of several merchants.")
+        staff = memberships[0]
+    else:
+        if not named.isdigit():
+            raise Invalid(MERCHANT_HEADER, "Must be a merchant id.")
+        staff = next((m for m in memberships if m.merchant_id == int(named)), None)
+        if staff is None:
+            raise NotFound("Merchant not found.", type="accounts.merchant_not_found")
+    return StaffContext(user_id, staff.merchant_id, staff.role, tuple(staff.store_ids or ()))
+
+
+def staff_required(*roles: str):
+    """Staff of the named merchant with one of `roles`; the view gets `staff=StaffContext`."""
+    allowed = frozenset(roles) or ALL_ROLES
+
+    def decorate(func):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            verify_jwt_in_request()
+            g.user_id = int(get_jwt_identity())
+            staff = _resolve_staff(g.user_id)
+            if staff.role not in allowed:
+                raise Forbidden(
+                    f"Your role ({staff.role}) cannot do this.", type="accounts.role_forbidden"
+                )
+            return func(*args, staff=staff, **kwargs)
+
+        _document(wrapper, error_codes=(401, 403, 404), merchant_header=True)
+        return wrapper
+
+    return decorate
+
+
+def _jwt_problem(detail: str):
+    body, status, headers = problem(
+        401, "Unauthorized", type="accounts.invalid_token", detail=detail
+    )
+    return make_response(body, status, headers)
+
+
+def register_jwt_problems(jwt) -> None:
+    """Token failures answer 401 problem+json like every other error."""
+    jwt.unauthorized_loader(lambda reason: _jwt_problem(reason))
+    jwt.invalid_token_loader(lambda reason: _jwt_problem(f"Invalid token: {reason}"))
+    jwt.expired_token_loader(lambda header, payload: _jwt_problem("Token has expired."))

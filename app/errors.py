@@ -1,0 +1,195 @@
+"""problem+json (RFC 9457) errors: the one place exceptions become HTTP responses."""
+
+import logging
+
+import marshmallow as ma
+from flask import Flask, g, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("shopnear.errors")
+PROBLEM = "application/problem+json"
+
+
+class ApiError(Exception):
+    """A domain error: services raise these; the handler renders them."""
+
+    status = 400
+    type = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, type: str | None = None, **extra):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        if type:
+            self.type = type
+        self.extra = extra
+
+
+class NotFound(ApiError):
+    status, type, title = 404, "not_found", "Not found"
+
+
+class Conflict(ApiError):
+    status, type, title = 409, "conflict", "Conflict"
+
+
+class Forbidden(ApiError):
+    status, type, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(ApiError):
+    status, type, title = 401, "unauthorized", "Unauthorized"
+
+
+class Invalid(ApiError):
+    """Input that is well-formed but breaks a rule; names the offending field."""
+
+    status, type, title = 422, "validation_error", "Validation failed"
+
+    def __init__(self, field: str, message: str, **extra):
+        super().__init__(f"{field}: {message}", errors={field: [message]}, **extra)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only)."""
+
+    type = ma.fields.String(metadata={"example": "validation_error"})
+    title = ma.fields.String(metadata={"example": "Validation failed"})
+    status = ma.fields.Integer(metadata={"example": 422})
+    detail = ma.fields.String(metadata={"example": "lat: Must be between -90 and 90."})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"example": {"lat": ["Must be greater than or equal to -90."]}},
+    )
+    request_id = ma.fields.String()
+
+
+def problem(
+    status: int, title: str, *, type: str, detail: str | None = None, headers=None, **extra
+):
+    """Build a problem+json response tuple."""
+    body = {"type": type, "title": title, "status": status, "detail": detail or title}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    body["request_id"] = g.get("request_id")
+    hdrs = {"Content-Type": PROBLEM}
+    hdrs.update(headers or {})
+    return body, status, hdrs
+
+
+_LOCATIONS = {"json", "query", "form", "files", "headers", "view_args", "cookies"}
+
+
+def field_errors(messages) -> dict[str, list[str]]:
+    """webargs messages ({location: {field: msgs}}) → {"items.0.qty": [msgs]}."""
+    if isinstance(messages, dict) and messages and set(messages) <= _LOCATIONS:
+        merged: dict = {}
+        for location_messages in messages.values():
+            if isinstance(location_messages, dict):
+                merged.update(location_messages)
+            else:
+                merged.setdefault("_body", []).extend(location_messages)
+        messages = merged
+    return _flatten(messages)
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    if not isinstance(messages, dict):
+        values = messages if isinstance(messages, list | tuple) else [messages]
+        return {prefix or "_body": [str(v) for v in values]}
+    out: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose error bodies are problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        headers = dict(data.get("headers") or {})
+        if error.code == 429:
+            headers.setdefault("Retry-After", str(_retry_after(error)))
+        messages = data.get("errors") or data.get("messages")
+        if messages:
+            errors = field_errors(messages)
+            return problem(
+                error.code,
+                _title(error.code),
+                type=_type(error.code),
+                detail=_summary(errors),
+                errors=errors,
+                headers=headers,
+            )
+        detail = data.get("message") or error.description
+        return problem(
+            error.code, error.name, type=_type(error.code), detail=detail, headers=headers
+        )
+
+
+def _retry_after(error) -> int:
+    limit = getattr(error, "limit", None)
+    try:
+        return max(1, int(limit.limit.get_expiry()))
+    except AttributeError:
+        return 60
+
+
+_TYPES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def _type(status: int) -> str:
+    return _TYPES.get(status, "http_error")
+
+
+def _title(status: int) -> str:
+    return "Validation failed" if status == 422 else _type(status).replace("_", " ").capitalize()
+
+
+def handle_api_error(error: ApiError):
+    """Domain errors raised by services."""
+    return problem(error.status, error.title, type=error.type, detail=error.detail, **error.extra)
+
+
+def handle_unexpected(error: Exception):
+    """Anything else: logged with its trace, answered without one."""
+    if isinstance(error, HTTPException):
+        return error
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(
+        500,
+        "Internal server error",
+        type="internal_error",
+        detail="Something went wrong on our side; quote the request id.",
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Wire ApiError and unexpected exceptions into problem+json."""
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(Exception, handle_unexpected)
+
+
+class Unsupported(ApiError):
+    status, type, title = 415, "unsupported_media_type", "Unsupported media type"

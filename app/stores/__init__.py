@@ -1,0 +1,1 @@
+"""Stores, opening hours, nearby search and the map."""

@@ -1,0 +1,180 @@
+"""Test set-up: a real PostGIS database built by the migrations, each test in a rolled-back
+transaction, and users that sign in through the real login."""
+
+import os
+import uuid
+
+import psycopg2
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import make_url
+from sqlalchemy.orm import Session
+
+from app import create_app
+from app.config import Config, sqlalchemy_url
+from app.extensions import db, limiter
+from tests import factories
+
+PASSWORD = factories.PASSWORD
+
+
+def _test_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.exit("TEST_DATABASE_URL is not set: run the suite with scripts/test", returncode=2)
+    return url
+
+
+def _libpq_args(url: str) -> dict:
+    u = make_url(sqlalchemy_url(url))
+    args = {
+        "dbname": u.database,
+        "user": u.username,
+        "password": u.password,
+        "host": u.host or u.query.get("host"),
+        "port": u.port or u.query.get("port"),
+    }
+    return {k: v for k, v in args.items() if v}
+
+
+def _fresh_schema(url: str) -> None:
+    """Create the database if needed and empty it, so the migrations run from nothing."""
+    args = _libpq_args(url)
+    try:
+        conn = psycopg2.connect(**args)
+    except psycopg2.OperationalError:
+        admin = psycopg2.connect(**{**args, "dbname": "postgres"})
+        admin.autocommit = True
+        admin.cursor().execute(f'CREATE DATABASE "{args["dbname"]}"')
+        admin.close()
+        conn = psycopg2.connect(**args)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"
+            " CREATE EXTENSION IF NOT EXISTS postgis"
+        )
+    conn.close()
+
+
+def test_config(**overrides) -> Config:
+    """Settings for tests: the test database and the cheapest argon2 cost."""
+    return Config(
+        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(_test_url()),
+        SECRET_KEY="test-secret",
+        TESTING=True,
+        ARGON2_TIME_COST=1,
+        ARGON2_MEMORY_COST=8,
+        ARGON2_PARALLELISM=1,
+        ACCESS_LOG=False,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def app():
+    _fresh_schema(_test_url())
+    app = create_app(test_config())
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _isolated(request, app):
+    """Each test runs inside one outer transaction that is rolled back at the end."""
+    if "committed" in request.fixturenames:
+        yield None
+        return
+    with app.app_context():
+        engine = db.engine
+        connection = engine.connect()
+        outer = connection.begin()
+        engines = db.engines
+        factory = db.session.session_factory
+        db.session.remove()
+        engines[None] = connection
+        factory.kw["join_transaction_mode"] = "create_savepoint"
+    limiter.reset()
+    try:
+        yield connection
+    finally:
+        with app.app_context():
+            db.session.remove()
+            factory.kw.pop("join_transaction_mode", None)
+            engines[None] = engine
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(_isolated):
+    """A session on the test's connection, for arranging data and checking what changed."""
+    with Session(bind=_isolated, join_transaction_mode="create_savepoint") as s:
+        yield s
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Caller:
+    """A signed-in API user: `headers` carry the bearer token (and merchant when staff)."""
+
+    def __init__(self, user_id: int, email: str, tokens: dict, merchant_id: int | None = None):
+        self.id, self.email, self.tokens, self.merchant_id = user_id, email, tokens, merchant_id
+        self.headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        if merchant_id is not None:
+            self.headers["X-Merchant-ID"] = str(merchant_id)
+
+
+def login(client, email: str, password: str = PASSWORD) -> dict:
+    resp = client.post("/v1/auth/login", json={"email": email, "password": password})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+@pytest.fixture
+def make_shopper(app, client, session):
+    """Factory: a registered shopper signed in through the real login."""
+
+    def make(email: str | None = None) -> Caller:
+        email = email or f"shopper-{uuid.uuid4().hex[:8]}@example.com"
+        user = factories.user(session, email=email)
+        session.commit()
+        return Caller(user.id, email, login(client, email))
+
+    return make
+
+
+@pytest.fixture
+def shopper(make_shopper) -> Caller:
+    return make_shopper()
+
+
+@pytest.fixture
+def merchant(session):
+    m = factories.merchant(session)
+    session.commit()
+    return m
+
+
+@pytest.fixture
+def make_staff(client, session, merchant):
+    """Factory: staff of `merchant` (or another) with a role, signed in through the real login."""
+
+    def make(role: str = "owner", *, of=None, store_ids=()) -> Caller:
+        target = of or merchant
+        user = factories.user(session)
+        factories.staff(session, merchant=target, user=user, role=role, store_ids=list(store_ids))
+        session.commit()
+        return Caller(user.id, user.email, login(client, user.email), target.id)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_staff) -> Caller:
+    return make_staff("owner")
