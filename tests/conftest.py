@@ -67,6 +67,8 @@ def test_config(**overrides) -> Config:
         ARGON2_MEMORY_COST=8,
         ARGON2_PARALLELISM=1,
         ACCESS_LOG=False,
+        # Concurrency tests run up to 32 threads at once, each on its own connection.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 40},
         **overrides,
     )
 
@@ -109,10 +111,30 @@ def _isolated(request, app):
 
 
 @pytest.fixture
-def session(_isolated):
-    """A session on the test's connection, for arranging data and checking what changed."""
+def session(app, _isolated):
+    """A session on the test's connection, for arranging data and checking what changed
+    (in `committed` tests: a session that really commits)."""
+    if _isolated is None:
+        with app.app_context():
+            engine = db.engine
+        with Session(bind=engine, expire_on_commit=False) as s:
+            yield s
+        return
     with Session(bind=_isolated, join_transaction_mode="create_savepoint") as s:
         yield s
+
+
+@pytest.fixture
+def committed(app):
+    """For concurrency tests: requests and the `session` fixture really commit, each thread
+    on its own pooled connection; every table is emptied afterwards."""
+    limiter.reset()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
 
 
 @pytest.fixture

@@ -16,3 +16,12 @@ def test_a_write_is_visible_inside_its_test(client, session):
 
 def test_b_the_next_test_sees_nothing_of_it(session):
     assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_committed_data_is_gone_after_a_committed_test(committed, make_shopper, session):
+    make_shopper()
+    assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_and_the_next_test_starts_empty_again(session):
+    assert session.scalar(select(func.count()).select_from(User)) == 0
