@@ -61,7 +61,7 @@ def test_config(**overrides) -> Config:
     """Settings for tests: the test database and the cheapest argon2 cost."""
     return Config(
         SQLALCHEMY_DATABASE_URI=sqlalchemy_url(_test_url()),
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-key-that-is-long-enough-for-hs256",
         TESTING=True,
         ARGON2_TIME_COST=1,
         ARGON2_MEMORY_COST=8,
