@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from app.accounts import service as accounts_service
 from app.extensions import db
@@ -10,6 +11,7 @@ from app.extensions import db
 @click.command("create-merchant")
 @click.option("--name", required=True, help="The merchant's display name.")
 @click.option("--owner-email", required=True, help="Its first owner; created when new.")
+@with_appcontext
 def create_merchant(name: str, owner_email: str) -> None:
     """Create a merchant and its first owner (prints a one-time password for a new account)."""
     merchant, password = accounts_service.create_merchant(

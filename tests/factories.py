@@ -5,7 +5,7 @@ import uuid
 
 from argon2 import PasswordHasher
 
-from app.accounts.models import Merchant, Staff, User
+from app.accounts.models import Merchant, Staff, User  # noqa: F401  (User re-exported for tests)
 
 PASSWORD = "correct horse battery"
 # The cheapest argon2 cost, hashed once for every test user.
