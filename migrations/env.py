@@ -7,6 +7,10 @@ from geoalchemy2 import alembic_helpers
 
 # Every domain's tables on the metadata, for autogenerate.
 import app.accounts.models  # noqa: F401
+import app.catalog.models  # noqa: F401
+import app.idempotency  # noqa: F401
+import app.inventory.models  # noqa: F401
+import app.pickup.models  # noqa: F401
 import app.stores.models  # noqa: F401
 
 # this is the Alembic Config object, which provides

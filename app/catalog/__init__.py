@@ -1,0 +1,1 @@
+"""Products and SKUs of a merchant."""

@@ -1,0 +1,132 @@
+"""Safe retries of POSTs that create things (DESIGN rule 3), for every domain.
+
+A client sends `Idempotency-Key`; the first request with a key does the work and its answer is
+stored next to a hash of its body, in the same transaction as the work. The same key with the same
+body returns the stored answer; with another body it is a 422. Keys are per user and per scope
+(`"pickup.reserve"`, `"inventory.sync:<merchant>"`, `"coupons.claim"`...).
+
+    outcome = idempotency.run_once(
+        session=session, user_id=user_id, scope="pickup.reserve", key=key, payload=data,
+        work=lambda: (201, make_the_thing()),   # returns (status, JSON-ready body)
+    )
+    outcome.status, outcome.body, outcome.replayed
+
+Concurrency: the key row is inserted *before* the work with `ON CONFLICT DO NOTHING`, so a second
+request with the same key waits on the first one's unique-index entry until it commits (then it
+replays) or rolls back (then it does the work itself). Failed requests leave nothing behind: only
+successes are remembered, so a retry after a 409 runs again. `flask sweep-expired` purges keys
+older than IDEMPOTENCY_KEY_HOURS (default 24).
+"""
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import marshmallow as ma
+import orjson
+from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.errors import Conflict, Invalid
+from app.extensions import db
+
+HEADER = "Idempotency-Key"
+
+
+class IdempotencyKey(db.Model):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    """The optional `Idempotency-Key` header of a creating POST."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key=HEADER,
+        load_default=None,
+        validate=ma.validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1..128 visible ASCII."),
+        metadata={"example": "6f1c2a8e-0b7d-4f5e-9a51-2d3c4b5a6e7f"},
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict
+    replayed: bool
+
+
+class KeyReused(Invalid):
+    type = "idempotency.key_reused"
+
+
+def request_hash(payload) -> str:
+    """A stable hash of a parsed request body (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def run_once(
+    *,
+    session: Session,
+    user_id: int,
+    scope: str,
+    key: str | None,
+    payload,
+    work: Callable[[], tuple[int, dict]],
+) -> Outcome:
+    """Do `work` once per (user, scope, key); replay its stored answer to retries."""
+    if key is None:
+        return Outcome(*work(), replayed=False)
+    digest = request_hash(payload)
+    claimed = session.execute(
+        insert(IdempotencyKey)
+        .values(user_id=user_id, scope=scope, key=key, request_hash=digest)
+        .on_conflict_do_nothing(index_elements=["user_id", "scope", "key"])
+        .returning(IdempotencyKey.id)
+    ).scalar()
+    if claimed is None:
+        return _replay(session, user_id, scope, key, digest)
+    status, body = work()
+    session.execute(
+        IdempotencyKey.__table__.update()
+        .where(IdempotencyKey.id == claimed)
+        .values(response_status=status, response_body=body)
+    )
+    return Outcome(status, body, replayed=False)
+
+
+def _replay(session: Session, user_id: int, scope: str, key: str, digest: str) -> Outcome:
+    k = IdempotencyKey
+    row = session.execute(
+        select(k.request_hash, k.response_status, k.response_body).where(
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.scope == scope,
+            IdempotencyKey.key == key,
+        )
+    ).one()
+    if row.request_hash != digest:
+        raise KeyReused(HEADER, "This key was used with another request body.")
+    if row.response_status is None:
+        raise Conflict("The first request with this key is still running.", type="idempotency.busy")
+    return Outcome(row.response_status, row.response_body, replayed=True)
+
+
+def purge_older_than(*, session: Session, hours: int) -> int:
+    """Forget keys older than `hours`; returns how many."""
+    cutoff = func.now() - timedelta(hours=hours)
+    stmt = delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)
+    return session.execute(stmt).rowcount

@@ -1,0 +1,1 @@
+"""Stock per store and SKU, POS sync, nearby availability and the cart quote."""

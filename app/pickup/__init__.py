@@ -1,0 +1,1 @@
+"""Reservations for store pickup: holds, pickup codes, staff hand-over and expiry."""
