@@ -15,12 +15,6 @@ from app.request_log import register_request_log
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
-TAGS = [
-    {"name": "auth", "description": "Shopper accounts and tokens"},
-    {"name": "admin: merchant", "description": "The merchant's profile and staff"},
-    {"name": "stores", "description": "Nearby stores, store detail and the map"},
-    {"name": "admin: stores", "description": "Stores of the merchant"},
-]
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -44,8 +38,6 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     api.init_app(app, spec_kwargs={"info": {"description": __doc__}})
     api.spec.components.security_scheme("bearerAuth", BEARER["bearerAuth"])
-    for tag in TAGS:
-        api.spec.tag(tag)
     app.before_request(require_accepted_body)
     app.add_url_rule("/docs/static/<path:filename>", "swagger_static", _swagger_static)
 

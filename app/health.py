@@ -21,8 +21,8 @@ def healthz():
 def readyz():
     """The database answers and the schema is at the newest migration."""
     try:
-        with db.engine.connect() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
+        conn = db.session.connection()
+        current = set(MigrationContext.configure(conn).get_current_heads())
     except SQLAlchemyError:
         return {"status": "unavailable", "detail": "database unreachable"}, 503
     if current != _migration_heads():

@@ -57,26 +57,26 @@ def _fresh_schema(url: str) -> None:
     conn.close()
 
 
-def test_config(**overrides) -> Config:
+def app_config(**overrides) -> Config:
     """Settings for tests: the test database and the cheapest argon2 cost."""
-    return Config(
-        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(_test_url()),
-        SECRET_KEY="test-secret-key-that-is-long-enough-for-hs256",
-        TESTING=True,
-        ARGON2_TIME_COST=1,
-        ARGON2_MEMORY_COST=8,
-        ARGON2_PARALLELISM=1,
-        ACCESS_LOG=False,
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": sqlalchemy_url(_test_url()),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+        "TESTING": True,
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
+        "ACCESS_LOG": False,
         # Concurrency tests run up to 32 threads at once, each on its own connection.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 40},
-        **overrides,
-    )
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 40},
+    }
+    return Config(**{**settings, **overrides})
 
 
 @pytest.fixture(scope="session")
 def app():
     _fresh_schema(_test_url())
-    app = create_app(test_config())
+    app = create_app(app_config())
     with app.app_context():
         upgrade()
         db.engine.dispose()

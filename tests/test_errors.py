@@ -1,0 +1,143 @@
+"""Bad input never hurts: every JSON endpoint answers malformed, mistyped, unknown, oversized
+and wrongly typed bodies with a 4xx problem naming the field, never a 500."""
+
+import logging
+import re
+
+import pytest
+
+from app import create_app
+from tests.conftest import app_config
+
+PROBLEM = "application/problem+json"
+
+
+def _json_endpoints(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            if "application/json" in op.get("requestBody", {}).get("content", {}):
+                yield method, re.sub(r"\{[^}]+\}", "1", path)
+
+
+@pytest.fixture
+def everyone(make_staff):
+    """An owner: signed in and staff, so auth passes and the body is what gets judged."""
+    return make_staff("owner")
+
+
+def _endpoints():
+    app = create_app(app_config())
+    return sorted(set(_json_endpoints(app)))
+
+
+ENDPOINTS = _endpoints()
+
+
+def _assert_problem(resp, status):
+    assert resp.status_code == status, (resp.status_code, resp.get_data(as_text=True)[:300])
+    assert resp.content_type == PROBLEM
+    body = resp.get_json()
+    assert body["status"] == status and body["title"] and body["type"] and body["request_id"]
+    assert "Traceback" not in resp.get_data(as_text=True)
+    return body
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_malformed_json_is_400(client, everyone, method, path):
+    resp = getattr(client, method)(
+        path, data="{not json", content_type="application/json", headers=everyone.headers
+    )
+    _assert_problem(resp, 400)
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_wrong_content_type_is_415(client, everyone, method, path):
+    resp = getattr(client, method)(
+        path, data="email=x", content_type="text/plain", headers=everyone.headers
+    )
+    _assert_problem(resp, 415)
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_huge_body_is_413(client, everyone, method, path):
+    big = '{"x": "' + "a" * (2 * 1024 * 1024) + '"}'
+    resp = getattr(client, method)(
+        path, data=big, content_type="application/json", headers=everyone.headers
+    )
+    _assert_problem(resp, 413)
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_unknown_field_is_named(client, everyone, method, path):
+    resp = getattr(client, method)(path, json={"zz_unknown": 1}, headers=everyone.headers)
+    body = _assert_problem(resp, 422)
+    assert "zz_unknown" in body["errors"]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_a_body_that_is_not_an_object_is_422(client, everyone, method, path):
+    resp = getattr(client, method)(path, json=["a", "list"], headers=everyone.headers)
+    body = _assert_problem(resp, 422)
+    assert body["errors"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": 5, "password": "long enough pw", "display_name": "M"}, "email"),
+        ({"email": "a@b.io", "password": ["x"], "display_name": "M"}, "password"),
+        (
+            {"email": "a@b.io", "password": "long enough pw", "display_name": "M" * 81},
+            "display_name",
+        ),
+        (
+            {"email": "a@b.io" + "x" * 300, "password": "long enough pw", "display_name": "M"},
+            "email",
+        ),
+        ({"email": "a@b.io", "password": "p" * 129, "display_name": "M"}, "password"),
+        ({"password": "long enough pw", "display_name": "M"}, "email"),
+        (
+            {"email": "a@b.io", "password": "long enough pw", "display_name": "M", "phone": "x"},
+            "phone",
+        ),
+    ],
+)
+def test_register_names_the_bad_field(client, body, field):
+    resp = client.post("/v1/auth/register", json=body)
+    assert _assert_problem(resp, 422)["errors"].keys() == {field}
+
+
+def test_staff_role_outside_the_list_is_named(client, everyone):
+    resp = client.post(
+        "/v1/admin/staff", json={"email": "a@b.io", "role": "god"}, headers=everyone.headers
+    )
+    assert "role" in _assert_problem(resp, 422)["errors"]
+
+
+def test_unknown_path_and_method_are_problems(client):
+    _assert_problem(client.get("/v1/nowhere"), 404)
+    _assert_problem(client.delete("/v1/auth/login"), 405)
+
+
+def test_unexpected_errors_are_500_problems_with_the_request_id_and_a_logged_trace():
+    app = create_app(app_config())
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("shopnear").addHandler(handler)
+    try:
+        resp = app.test_client().get("/boom", headers={"X-Request-ID": "req-12345678"})
+    finally:
+        logging.getLogger("shopnear").removeHandler(handler)
+    body = _assert_problem(resp, 500)
+    assert body["request_id"] == "req-12345678"
+    assert "secret internals" not in resp.get_data(as_text=True)
+    assert any(r.exc_info and "secret internals" in str(r.exc_info[1]) for r in records)

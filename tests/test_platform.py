@@ -1,0 +1,93 @@
+"""Probes, request ids, access logs and the OpenAPI contract."""
+
+import json
+import logging
+
+from openapi_spec_validator import validate
+
+from app import create_app
+from app.request_log import JsonFormatter
+from tests.conftest import app_config
+
+
+def test_healthz_and_readyz_answer_ok(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ok"}
+
+
+def test_readyz_is_503_when_the_database_is_unreachable():
+    dead = app_config(SQLALCHEMY_DATABASE_URI="postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    client = create_app(dead).test_client()
+    resp = client.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["status"] == "unavailable"
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_is_503_when_migrations_are_behind(client, session):
+    session.execute(__import__("sqlalchemy").text("UPDATE alembic_version SET version_num='0001'"))
+    session.commit()
+    resp = client.get("/readyz")
+    assert resp.status_code == 503
+    assert resp.get_json()["detail"] == "migrations not at head"
+
+
+def test_every_response_has_a_request_id_and_a_sane_client_id_is_kept(client):
+    generated = client.get("/healthz").headers["X-Request-ID"]
+    assert len(generated) >= 16
+    kept = client.get("/healthz", headers={"X-Request-ID": "abc-12345678"})
+    assert kept.headers["X-Request-ID"] == "abc-12345678"
+    insane = client.get("/healthz", headers={"X-Request-ID": "<script>alert(1)</script>"})
+    assert insane.headers["X-Request-ID"] != "<script>alert(1)</script>"
+
+
+def test_one_json_log_line_per_request_without_secrets(app, client, shopper, monkeypatch):
+    monkeypatch.setitem(app.config, "ACCESS_LOG", True)
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(JsonFormatter().format(record))
+    logger = logging.getLogger("shopnear.access")
+    logger.addHandler(handler)
+    try:
+        client.post(
+            "/v1/auth/login", json={"email": shopper.email, "password": "a secret password"}
+        )
+        client.get("/v1/me?lat=25.03312&lng=121.56541", headers=shopper.headers)
+    finally:
+        logger.removeHandler(handler)
+    entries = [json.loads(line) for line in lines]
+    assert [e["path"] for e in entries] == ["/v1/auth/login", "/v1/me"]
+    me = entries[1]
+    assert me["method"] == "GET" and me["status"] == 200 and me["user_id"] == shopper.id
+    assert me["request_id"] and me["duration_ms"] >= 0
+    text = "\n".join(lines)
+    assert "a secret password" not in text
+    assert shopper.tokens["access_token"] not in text
+    assert "25.03312" not in text  # positions are not logged (rule 6)
+
+
+def test_openapi_is_valid_31_with_bearer_security_and_local_swagger_ui(client):
+    spec = client.get("/openapi.json").get_json()
+    validate(spec)
+    assert spec["openapi"] == "3.1.0"
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    me = spec["paths"]["/v1/me"]["get"]
+    assert me["security"] == [{"bearerAuth": []}]
+    assert "401" in me["responses"]
+    assert "422" in spec["paths"]["/v1/auth/register"]["post"]["responses"]
+    staff = spec["paths"]["/v1/admin/staff"]["post"]
+    assert {"401", "403", "404", "422"} <= set(staff["responses"])
+    assert any(p["name"] == "X-Merchant-ID" for p in staff["parameters"])
+    docs = client.get("/docs").get_data(as_text=True)
+    assert "/docs/static/swagger-ui-bundle.js" in docs and "//cdn" not in docs
+    assert client.get("/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_every_operation_has_a_summary_and_a_tag(client):
+    spec = client.get("/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            assert op.get("summary"), f"{method.upper()} {path} has no summary"
+            assert op.get("tags"), f"{method.upper()} {path} has no tag"
