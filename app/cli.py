@@ -1,7 +1,9 @@
 """flask commands: create-merchant (and, as domains land, seed and sweep-expired)."""
 
+import time
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.accounts import service as accounts_service
@@ -23,6 +25,31 @@ def create_merchant(name: str, owner_email: str) -> None:
         click.echo(f"one-time password for {owner_email}: {password}")
 
 
+@click.command("sweep-expired")
+@click.option("--batch", default=500, show_default=True, help="Holds expired per transaction.")
+@click.option("--loop", is_flag=True, help="Keep running, sweeping every --interval seconds.")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between sweeps.")
+@with_appcontext
+def sweep_expired(batch: int, loop: bool, interval: float) -> None:
+    """Expire overdue pickup holds and give their units back; safe to run several at once."""
+    from app import idempotency
+    from app.pickup import expiry
+
+    while True:
+        expired = 0
+        while count := expiry.sweep_batch(session=db.session, batch_size=batch):
+            db.session.commit()  # one batch per transaction: short row locks
+            expired += count
+        hours = current_app.config["IDEMPOTENCY_KEY_HOURS"]
+        purged = idempotency.purge_older_than(session=db.session, hours=hours)
+        db.session.commit()
+        click.echo(f"expired {expired} reservations; forgot {purged} idempotency keys")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(create_merchant)
+    app.cli.add_command(sweep_expired)

@@ -49,6 +49,10 @@ class Config:
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
+        self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
+        self.PICKUP_MAX_UNITS_PER_SKU = _int("PICKUP_MAX_UNITS_PER_SKU", 10)
+        self.RESERVATION_RATE_LIMIT = os.environ.get("RESERVATION_RATE_LIMIT", "20/minute")
+        self.IDEMPOTENCY_KEY_HOURS = _int("IDEMPOTENCY_KEY_HOURS", 24)
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.ACCESS_LOG = os.environ.get("ACCESS_LOG", "1") != "0"
         self.MAX_CONTENT_LENGTH = _int("MAX_JSON_BYTES", 1024 * 1024)

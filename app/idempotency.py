@@ -7,9 +7,12 @@ body returns the stored answer; with another body it is a 422. Keys are per user
 
     outcome = idempotency.run_once(
         session=session, user_id=user_id, scope="pickup.reserve", key=key, payload=data,
-        work=lambda: (201, make_the_thing()),   # returns (status, JSON-ready body)
+        work=lambda: (201, make_the_thing()),   # returns (status, body dict)
     )
     outcome.status, outcome.body, outcome.replayed
+
+The body is stored through orjson (datetimes become RFC 3339 strings), so a replayed body has
+strings where the first one had datetimes: declare such response fields as `StoredDateTime`.
 
 Concurrency: the key row is inserted *before* the work with `ON CONFLICT DO NOTHING`, so a second
 request with the same key waits on the first one's unique-index entry until it commits (then it
@@ -63,6 +66,15 @@ class IdempotencyHeaderSchema(ma.Schema):
     )
 
 
+class StoredDateTime(ma.fields.DateTime):
+    """A date-time response field that also passes through the strings of a replayed body."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: int
@@ -104,7 +116,7 @@ def run_once(
     session.execute(
         IdempotencyKey.__table__.update()
         .where(IdempotencyKey.id == claimed)
-        .values(response_status=status, response_body=body)
+        .values(response_status=status, response_body=orjson.loads(orjson.dumps(body)))
     )
     return Outcome(status, body, replayed=False)
 

@@ -50,3 +50,13 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
             "next_cursor": ma.fields.String(allow_none=True),
         },
     )
+
+
+def page_by_id(session, query, *, id_column, kind: str, limit: int, cursor: str | None):
+    """Newest first by a bigint id (keyset): `(rows, next_cursor)` for any ORM select."""
+    after = decode_cursor(kind, cursor)
+    if after is not None:
+        query = query.where(id_column < after)
+    rows = list(session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+    more, rows = len(rows) > limit, rows[:limit]
+    return rows, encode_cursor(kind, getattr(rows[-1], id_column.key)) if more else None

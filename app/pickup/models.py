@@ -60,6 +60,12 @@ class Reservation(db.Model):
         back_populates="reservation", order_by="ReservationItem.sku_id", lazy="selectin"
     )
 
+    def effective_state(self, now: datetime) -> str:
+        """The state a reader sees: an overdue hold is expired even before the sweeper ran."""
+        if self.state in ACTIVE_STATES and self.expires_at <= now:
+            return "expired"
+        return self.state
+
 
 class ReservationItem(db.Model):
     __tablename__ = "reservation_items"

@@ -1,0 +1,120 @@
+"""Request and response shapes of products and SKUs."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.pagination import page_schema
+
+ID = validate.Range(1, 2**62)
+CODE = ma.fields.String(
+    validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"),
+    metadata={"example": "TEA-OOLONG-100G"},
+)
+PRICE = ma.fields.Integer(validate=validate.Range(0, 10**9), metadata={"example": 34900})
+CURRENCY = ma.fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"})
+IMAGE_URLS = ma.fields.List(
+    ma.fields.URL(schemes={"https"}, validate=validate.Length(max=500)),
+    validate=validate.Length(max=10),
+    metadata={"example": ["https://img.example.com/oolong.jpg"]},
+)
+
+
+class SkuCreateSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True, validate=CODE.validate, metadata={"example": "TEA-OOLONG-100G"}
+    )
+    title = ma.fields.String(
+        load_default=None, validate=validate.Length(max=120), metadata={"example": "100 g tin"}
+    )
+    price_cents = ma.fields.Integer(
+        required=True, validate=PRICE.validate, metadata={"example": 34900}
+    )
+    currency = ma.fields.String(
+        required=True, validate=CURRENCY.validate, metadata={"example": "TWD"}
+    )
+    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+
+
+class SkuUpdateSchema(ma.Schema):
+    code = CODE
+    title = ma.fields.String(
+        allow_none=True, validate=validate.Length(max=120), metadata={"example": "100 g tin"}
+    )
+    price_cents = PRICE
+    currency = CURRENCY
+    is_active = ma.fields.Boolean(metadata={"example": False})
+
+
+class SkuSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 501})
+    product_id = ma.fields.Integer(metadata={"example": 77})
+    code = ma.fields.String(metadata={"example": "TEA-OOLONG-100G"})
+    title = ma.fields.String(allow_none=True, metadata={"example": "100 g tin"})
+    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    currency = ma.fields.String(metadata={"example": "TWD"})
+    is_active = ma.fields.Boolean(metadata={"example": True})
+
+
+class ProductCreateSchema(ma.Schema):
+    title = ma.fields.String(
+        required=True, validate=validate.Length(1, 200), metadata={"example": "Oolong tea"}
+    )
+    description = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=4000),
+        metadata={"example": "High-mountain oolong."},
+    )
+    image_urls = IMAGE_URLS
+    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    skus = ma.fields.List(
+        ma.fields.Nested(SkuCreateSchema),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"example": [{"code": "TEA-1", "price_cents": 34900, "currency": "TWD"}]},
+    )
+
+
+class ProductUpdateSchema(ma.Schema):
+    title = ma.fields.String(validate=validate.Length(1, 200), metadata={"example": "Oolong tea"})
+    description = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=4000),
+        metadata={"example": "High-mountain oolong."},
+    )
+    image_urls = IMAGE_URLS
+    is_active = ma.fields.Boolean(metadata={"example": False})
+
+
+class ProductSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 77})
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    title = ma.fields.String(metadata={"example": "Oolong tea"})
+    description = ma.fields.String(allow_none=True, metadata={"example": "High-mountain oolong."})
+    image_urls = ma.fields.List(ma.fields.String(), metadata={"example": []})
+    is_active = ma.fields.Boolean(metadata={"example": True})
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    skus = ma.fields.List(ma.fields.Nested(SkuSchema))
+
+
+ProductPageSchema = page_schema(ProductSchema, "ProductPageSchema")
+
+
+class PublicSkuSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 501})
+    product_id = ma.fields.Integer(metadata={"example": 77})
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    product_title = ma.fields.String(metadata={"example": "Oolong tea"})
+    code = ma.fields.String(metadata={"example": "TEA-OOLONG-100G"})
+    title = ma.fields.String(allow_none=True, metadata={"example": "100 g tin"})
+    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    currency = ma.fields.String(metadata={"example": "TWD"})
+
+
+class PublicProductSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 77})
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    title = ma.fields.String(metadata={"example": "Oolong tea"})
+    description = ma.fields.String(allow_none=True, metadata={"example": "High-mountain oolong."})
+    image_urls = ma.fields.List(ma.fields.String(), metadata={"example": []})
+    skus = ma.fields.List(ma.fields.Nested(SkuSchema))

@@ -1,0 +1,140 @@
+"""Catalog rules: products and SKUs of one merchant; SKU codes unique within the merchant."""
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Product, Sku
+from app.errors import Conflict, NotFound
+from app.pagination import page_by_id
+
+
+class SkuNotFound(NotFound):
+    type = "catalog.sku_not_found"
+
+
+class ProductNotFound(NotFound):
+    type = "catalog.product_not_found"
+
+
+class SkuCodeTaken(Conflict):
+    type = "catalog.sku_code_taken"
+
+
+def _flush_codes(session: Session) -> None:
+    try:
+        with session.begin_nested():  # a savepoint: the unique index decides, not a prior read
+            session.flush()
+    except IntegrityError:
+        raise SkuCodeTaken("A SKU with this code exists at this merchant.") from None
+
+
+def create_product(*, session: Session, merchant_id: int, data: dict) -> Product:
+    """A product with its first SKUs."""
+    skus = [Sku(merchant_id=merchant_id, **sku) for sku in data.pop("skus", [])]
+    product = Product(merchant_id=merchant_id, **data, skus=skus)
+    session.add(product)
+    _flush_codes(session)
+    return product
+
+
+def list_products(
+    *, session: Session, merchant_id: int, limit: int, cursor: str | None
+) -> tuple[list[Product], str | None]:
+    """The merchant's products, newest first."""
+    query = select(Product).where(Product.merchant_id == merchant_id)
+    return page_by_id(
+        session, query, id_column=Product.id, kind="products", limit=limit, cursor=cursor
+    )
+
+
+def get_product(*, session: Session, merchant_id: int, product_id: int) -> Product:
+    """One of the merchant's products; others' are 404."""
+    product = session.get(Product, product_id)
+    if product is None or product.merchant_id != merchant_id:
+        raise ProductNotFound("Product not found.")
+    return product
+
+
+def update_product(
+    *, session: Session, merchant_id: int, product_id: int, changes: dict
+) -> Product:
+    """Change a product's title, description, images or active flag."""
+    product = get_product(session=session, merchant_id=merchant_id, product_id=product_id)
+    for key, value in changes.items():
+        setattr(product, key, value)
+    return product
+
+
+def archive_product(*, session: Session, merchant_id: int, product_id: int) -> None:
+    """Deactivate a product and its SKUs (rows stay: reservations and history refer to them)."""
+    product = get_product(session=session, merchant_id=merchant_id, product_id=product_id)
+    product.is_active = False
+    session.execute(update(Sku).where(Sku.product_id == product.id).values(is_active=False))
+
+
+def add_sku(*, session: Session, merchant_id: int, product_id: int, data: dict) -> Sku:
+    """A new SKU of a product."""
+    product = get_product(session=session, merchant_id=merchant_id, product_id=product_id)
+    sku = Sku(merchant_id=merchant_id, product_id=product.id, **data)
+    session.add(sku)
+    _flush_codes(session)
+    return sku
+
+
+def get_sku(*, session: Session, merchant_id: int, sku_id: int) -> Sku:
+    """One of the merchant's SKUs; others' are 404."""
+    sku = session.get(Sku, sku_id)
+    if sku is None or sku.merchant_id != merchant_id:
+        raise SkuNotFound("SKU not found.")
+    return sku
+
+
+def update_sku(*, session: Session, merchant_id: int, sku_id: int, changes: dict) -> Sku:
+    """Change a SKU's code, title, price or active flag."""
+    sku = get_sku(session=session, merchant_id=merchant_id, sku_id=sku_id)
+    for key, value in changes.items():
+        setattr(sku, key, value)
+    _flush_codes(session)
+    return sku
+
+
+def public_product(*, session: Session, product_id: int) -> dict:
+    """An active product with its active SKUs, as shoppers see it."""
+    product = session.get(Product, product_id)
+    if product is None or not product.is_active:
+        raise ProductNotFound("Product not found.")
+    return {
+        "id": product.id,
+        "merchant_id": product.merchant_id,
+        "title": product.title,
+        "description": product.description,
+        "image_urls": product.image_urls,
+        "skus": [s for s in product.skus if s.is_active],
+    }
+
+
+def public_sku(*, session: Session, sku_id: int) -> dict:
+    """An active SKU with its product's title, as shoppers see it."""
+    row = session.execute(
+        select(Sku, Product.title.label("product_title"))
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id == sku_id, Sku.is_active, Product.is_active)
+    ).first()
+    if row is None:
+        raise SkuNotFound("SKU not found.")
+    sku = row.Sku
+    return {
+        **{k: getattr(sku, k) for k in ("id", "product_id", "merchant_id", "code", "title")},
+        "price_cents": sku.price_cents,
+        "currency": sku.currency,
+        "product_title": row.product_title,
+    }
+
+
+def active_sku_merchants(*, session: Session, sku_ids: list[int]) -> dict[int, int]:
+    """{sku_id: merchant_id} of the active SKUs among `sku_ids` (unknown ones are left out)."""
+    rows = session.execute(
+        select(Sku.id, Sku.merchant_id).where(Sku.id.in_(sku_ids), Sku.is_active)
+    )
+    return dict(rows.tuples().all())

@@ -1,0 +1,142 @@
+"""Stock near me and the pickup quote: hot reads, one KNN statement each.
+
+Both order stores by `location <-> point` so the GiST index walks stores nearest first and stops
+at LIMIT, probing the stock primary key (store_id, sku_id) per candidate; `ST_Distance` is only
+computed for the rows returned (PERF-ANCHOR). Rows become plain dicts, not ORM objects: this is
+the hottest read and object building would cost more than the query.
+"""
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.catalog import service as catalog_service
+from app.errors import Invalid
+from app.geo import point_ewkt
+from app.pagination import decode_cursor, encode_cursor
+
+QUOTE_STORES = 5
+_PT = "ST_GeogFromText(:pt)"
+
+_NEARBY = text(
+    "SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, k.channel,"
+    f" k.on_hand - k.reserved AS available, s.location <-> {_PT} AS knn,"
+    f" ST_Distance(s.location, {_PT}) AS distance"
+    " FROM stores s JOIN stock k ON k.store_id = s.id AND k.sku_id = :sku"
+    f" WHERE ST_DWithin(s.location, {_PT}, :radius) AND s.is_active"
+    " AND k.channel <> 'online_only' AND k.on_hand - k.reserved >= :qty"
+    " AND EXISTS (SELECT 1 FROM skus WHERE skus.id = :sku AND skus.is_active)"
+    f" AND (s.location <-> {_PT}, s.id) > (:after_knn, :after_id)"
+    f" ORDER BY s.location <-> {_PT}, s.id LIMIT :limit"
+)
+
+
+def _store(row) -> dict:
+    return {"id": row.id, "name": row.name, "address": row.address, "city": row.city}
+
+
+def skus_nearby(
+    *,
+    session: Session,
+    sku_id: int,
+    lat: float,
+    lng: float,
+    qty: int,
+    radius_m: int,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict], str | None]:
+    """Nearest stores holding `qty` of a SKU, in store or for pickup; sold-out ones left out."""
+    after = decode_cursor("sku_nearby", cursor) or [-1.0, 0]
+    rows = session.execute(
+        _NEARBY,
+        {
+            "pt": point_ewkt(lat, lng),
+            "sku": sku_id,
+            "radius": radius_m,
+            "qty": qty,
+            "after_knn": after[0],
+            "after_id": after[1],
+            "limit": limit + 1,
+        },
+    ).all()
+    if not rows and cursor is None:
+        catalog_service.public_sku(session=session, sku_id=sku_id)  # 404 for an unknown SKU
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        {
+            "store": _store(r),
+            "distance_m": round(r.distance),
+            "channel": r.channel,
+            "available": r.available,
+            "reservable": r.channel == "shared" and r.pickup_enabled,
+        }
+        for r in rows
+    ]
+    next_cursor = encode_cursor("sku_nearby", [rows[-1].knn, rows[-1].id]) if more else None
+    return items, next_cursor
+
+
+_CART = (
+    " FROM unnest(CAST(:skus AS bigint[]), CAST(:qtys AS int[])) AS r(sku_id, qty)"
+    " CROSS JOIN LATERAL (SELECT COALESCE((SELECT k.on_hand - k.reserved FROM stock k"
+    " WHERE k.store_id = s.id AND k.sku_id = r.sku_id AND k.channel = 'shared'), 0) AS n) a"
+)
+_STORES = (
+    f"SELECT s.id, s.name, s.address, s.city, ST_Distance(s.location, {_PT}) AS distance"
+    "{extra} FROM stores s {lateral}"
+    " WHERE s.merchant_id = :merchant AND s.is_active AND s.pickup_enabled"
+    f" AND ST_DWithin(s.location, {_PT}, :radius) AND {{condition}}"
+    f" ORDER BY s.location <-> {_PT} LIMIT {QUOTE_STORES}"
+)
+_FULL = text(
+    _STORES.format(
+        extra="",
+        lateral="",
+        condition=f"(SELECT bool_and(a.n >= r.qty) {_CART})",
+    )
+)
+_PARTIAL = text(
+    _STORES.format(
+        extra=", m.missing",
+        lateral=(
+            "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE a.n >= r.qty) AS fulfilled,"
+            " json_agg(json_build_object('sku_id', r.sku_id, 'requested', r.qty,"
+            " 'available', GREATEST(a.n, 0)) ORDER BY r.sku_id) FILTER (WHERE a.n < r.qty)"
+            f" AS missing {_CART}) m"
+        ),
+        condition="m.fulfilled > 0",
+    )
+)
+
+
+def quote_cart(
+    *, session: Session, lat: float, lng: float, items: list[dict], radius_m: int
+) -> dict:
+    """Nearest pickup stores that hold the whole cart; else the nearest with what each lacks.
+
+    At most three statements whatever the cart size: the SKUs, the full match, the partial one."""
+    merchants = catalog_service.active_sku_merchants(
+        session=session, sku_ids=[i["sku_id"] for i in items]
+    )
+    unknown = sorted({i["sku_id"] for i in items} - set(merchants))
+    if unknown:
+        raise catalog_service.SkuNotFound(f"SKUs not found: {unknown}.", sku_ids=unknown)
+    if len(set(merchants.values())) > 1:
+        raise Invalid("items", "All SKUs of a cart must be of one merchant.")
+    params = {
+        "pt": point_ewkt(lat, lng),
+        "radius": radius_m,
+        "merchant": next(iter(merchants.values())),
+        "skus": [i["sku_id"] for i in items],
+        "qtys": [i["qty"] for i in items],
+    }
+    full = session.execute(_FULL, params).all()
+    partial = [] if full else session.execute(_PARTIAL, params).all()
+    return {
+        "stores": [{"store": _store(r), "distance_m": round(r.distance)} for r in full],
+        "partial": [
+            {"store": _store(r), "distance_m": round(r.distance), "missing": r.missing}
+            for r in partial
+        ],
+    }

@@ -1,0 +1,90 @@
+"""Stock endpoints: stock near me, the pickup quote, and merchant stock admin."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.accounts.permissions import current_user_id, staff_required
+from app.extensions import db
+from app.idempotency import IdempotencyHeaderSchema
+from app.inventory import availability, schemas
+from app.inventory import service as inventory_service
+
+stock_blp = Blueprint(
+    "stock", __name__, url_prefix="/v1", description="Stock near me and the pickup quote"
+)
+admin_stock_blp = Blueprint(
+    "admin: stock", __name__, url_prefix="/v1/admin", description="Stock per store and POS sync"
+)
+STOCKISTS = ("owner", "operator", "store_manager")
+
+
+@stock_blp.route("/skus/<int:sku_id>/nearby")
+class SkuNearby(MethodView):
+    @stock_blp.arguments(schemas.SkuNearbyArgsSchema, location="query")
+    @stock_blp.response(200, schemas.SkuNearbyPageSchema)
+    def get(self, args, sku_id):
+        """Nearest stores holding a SKU: distance, units available, reservable or in store only."""
+        items, next_cursor = availability.skus_nearby(session=db.session, sku_id=sku_id, **args)
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@stock_blp.route("/pickup/quote")
+class PickupQuote(MethodView):
+    @stock_blp.arguments(schemas.QuoteSchema)
+    @stock_blp.response(200, schemas.QuoteResultSchema)
+    def post(self, data):
+        """Nearest stores that can fulfil the whole cart for pickup (else what each lacks)."""
+        return availability.quote_cart(session=db.session, **data)
+
+
+@admin_stock_blp.route("/stores/<int:store_id>/stock/<int:sku_id>")
+class StockRow(MethodView):
+    @staff_required()
+    @admin_stock_blp.response(200, schemas.StockSchema)
+    def get(self, store_id, sku_id, staff):
+        """One SKU's stock at one store."""
+        return inventory_service.get_stock(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_scope=inventory_service.store_scope(staff),
+            store_id=store_id,
+            sku_id=sku_id,
+        )
+
+    @staff_required(*STOCKISTS)
+    @admin_stock_blp.arguments(schemas.StockSetSchema)
+    @admin_stock_blp.response(200, schemas.StockSchema)
+    @admin_stock_blp.alt_response(409, description="on_hand below the units reserved")
+    def put(self, data, store_id, sku_id, staff):
+        """Set a SKU's channel and on_hand at a store (never below what is reserved)."""
+        row = inventory_service.set_stock(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_scope=inventory_service.store_scope(staff),
+            store_id=store_id,
+            sku_id=sku_id,
+            data=data,
+        )
+        db.session.commit()
+        return row
+
+
+@admin_stock_blp.route("/stock:sync")
+class StockSync(MethodView):
+    @staff_required(*STOCKISTS)
+    @admin_stock_blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @admin_stock_blp.arguments(schemas.StockSyncSchema)
+    @admin_stock_blp.response(200, schemas.StockSyncResultSchema)
+    @admin_stock_blp.alt_response(422, description="Rows rejected (per-row errors); none applied")
+    def post(self, headers, data, staff):
+        """POS/ERP bulk sync of up to 5000 rows, all or nothing; retry with Idempotency-Key."""
+        result = inventory_service.sync_stock(
+            session=db.session,
+            user_id=current_user_id(),
+            merchant_id=staff.merchant_id,
+            store_scope=inventory_service.store_scope(staff),
+            idempotency_key=headers["idempotency_key"],
+            **data,
+        )
+        db.session.commit()
+        return result

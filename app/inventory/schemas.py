@@ -1,0 +1,144 @@
+"""Request and response shapes of stock, sync, stock near me and the quote."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.geo import lat_field, lng_field, radius_field
+from app.inventory.models import CHANNELS
+from app.pagination import PageArgsSchema, page_schema
+
+ID = validate.Range(1, 2**62)
+MAX_UNITS = 1_000_000
+MAX_SYNC_ROWS = 5000
+
+
+class StockSetSchema(ma.Schema):
+    channel = ma.fields.String(
+        required=True, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
+    )
+    on_hand = ma.fields.Integer(
+        required=True, validate=validate.Range(0, MAX_UNITS), metadata={"example": 12}
+    )
+
+
+class StockSchema(ma.Schema):
+    store_id = ma.fields.Integer(metadata={"example": 12})
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    channel = ma.fields.String(metadata={"example": "shared"})
+    on_hand = ma.fields.Integer(metadata={"example": 12})
+    reserved = ma.fields.Integer(metadata={"example": 2})
+    available = ma.fields.Integer(metadata={"example": 10})
+    updated_at = ma.fields.DateTime()
+
+
+class SyncRowSchema(ma.Schema):
+    store_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 12})
+    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 501})
+    on_hand = ma.fields.Integer(validate=validate.Range(0, MAX_UNITS), metadata={"example": 12})
+    delta = ma.fields.Integer(
+        validate=validate.Range(-MAX_UNITS, MAX_UNITS), metadata={"example": -3}
+    )
+    channel = ma.fields.String(
+        load_default=None, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
+    )
+
+
+class StockSyncSchema(ma.Schema):
+    mode = ma.fields.String(
+        required=True, validate=validate.OneOf(("set", "delta")), metadata={"example": "set"}
+    )
+    rows = ma.fields.List(
+        ma.fields.Nested(SyncRowSchema),
+        required=True,
+        validate=validate.Length(1, MAX_SYNC_ROWS),
+        metadata={"example": [{"store_id": 12, "sku_id": 501, "on_hand": 12}]},
+    )
+
+    @ma.validates_schema
+    def _count_per_mode(self, data, **kwargs):
+        needed = "delta" if data.get("mode") == "delta" else "on_hand"
+        errors = {
+            i: {needed: [f"Required in {data.get('mode')} mode."]}
+            for i, row in enumerate(data.get("rows") or [])
+            if needed not in row
+        }
+        if errors:
+            raise ma.ValidationError({"rows": errors})
+
+
+class StockSyncResultSchema(ma.Schema):
+    applied = ma.fields.Integer(metadata={"example": 2})
+    created = ma.fields.Integer(metadata={"example": 1})
+    updated = ma.fields.Integer(metadata={"example": 1})
+
+
+class SkuNearbyArgsSchema(PageArgsSchema):
+    lat = lat_field(required=True)
+    lng = lng_field(required=True)
+    qty = ma.fields.Integer(load_default=1, validate=validate.Range(1, 99), metadata={"example": 1})
+    radius_m = radius_field(10_000)
+
+
+class StoreRefSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 12})
+    name = ma.fields.String(metadata={"example": "Leaf & Bean Da'an"})
+    address = ma.fields.String(metadata={"example": "1 Roosevelt Rd"})
+    city = ma.fields.String(metadata={"example": "Taipei"})
+
+
+class SkuNearbySchema(ma.Schema):
+    store = ma.fields.Nested(StoreRefSchema)
+    distance_m = ma.fields.Integer(metadata={"example": 420})
+    channel = ma.fields.String(metadata={"example": "shared"})
+    available = ma.fields.Integer(metadata={"example": 7})
+    reservable = ma.fields.Boolean(metadata={"example": True})
+
+
+SkuNearbyPageSchema = page_schema(SkuNearbySchema, "SkuNearbyPageSchema")
+
+
+class CartLineSchema(ma.Schema):
+    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 501})
+    qty = ma.fields.Integer(required=True, validate=validate.Range(1, 99), metadata={"example": 2})
+
+
+def unique_skus(lines: list[dict]) -> None:
+    """Each SKU once per cart (a marshmallow validator)."""
+    seen = [line["sku_id"] for line in lines]
+    if len(seen) != len(set(seen)):
+        raise ma.ValidationError("Each sku_id may appear only once.")
+
+
+CART = ma.fields.List(
+    ma.fields.Nested(CartLineSchema),
+    required=True,
+    validate=[validate.Length(1, 50), unique_skus],
+    metadata={"example": [{"sku_id": 501, "qty": 2}]},
+)
+
+
+class QuoteSchema(ma.Schema):
+    lat = lat_field(required=True)
+    lng = lng_field(required=True)
+    radius_m = radius_field(10_000)
+    items = CART
+
+
+class MissingLineSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    requested = ma.fields.Integer(metadata={"example": 2})
+    available = ma.fields.Integer(metadata={"example": 1})
+
+
+class QuoteStoreSchema(ma.Schema):
+    store = ma.fields.Nested(StoreRefSchema)
+    distance_m = ma.fields.Integer(metadata={"example": 420})
+
+
+class PartialStoreSchema(QuoteStoreSchema):
+    missing = ma.fields.List(ma.fields.Nested(MissingLineSchema))
+
+
+class QuoteResultSchema(ma.Schema):
+    stores = ma.fields.List(ma.fields.Nested(QuoteStoreSchema))
+    partial = ma.fields.List(ma.fields.Nested(PartialStoreSchema))

@@ -1,0 +1,82 @@
+"""Request and response shapes of reservations."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.idempotency import StoredDateTime
+from app.inventory.schemas import CART
+from app.pagination import PageArgsSchema, page_schema
+from app.pickup.models import STATES
+
+
+class ReservationCreateSchema(ma.Schema):
+    store_id = ma.fields.Integer(
+        required=True, validate=validate.Range(1, 2**62), metadata={"example": 12}
+    )
+    items = CART
+
+
+class ReservationItemSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    qty = ma.fields.Integer(metadata={"example": 2})
+
+
+class ReservationSchema(ma.Schema):
+    id = ma.fields.String(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
+    store_id = ma.fields.Integer(metadata={"example": 12})
+    state = ma.fields.String(metadata={"example": "reserved"})
+    items = ma.fields.List(ma.fields.Nested(ReservationItemSchema))
+    expires_at = StoredDateTime()
+    extended = ma.fields.Boolean(metadata={"example": False})
+    created_at = StoredDateTime()
+    ready_at = StoredDateTime(allow_none=True)
+    picked_up_at = StoredDateTime(allow_none=True)
+    closed_at = StoredDateTime(allow_none=True)
+    close_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+
+
+class ReservationCreatedSchema(ReservationSchema):
+    pickup_code = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "example": "042917",
+            "description": "Shown only in this answer; a retry with the same key gets a new one.",
+        },
+    )
+
+
+class StaffReservationSchema(ReservationSchema):
+    user_id = ma.fields.Integer(metadata={"example": 7})
+    failed_code_attempts = ma.fields.Integer(metadata={"example": 0})
+
+
+ReservationPageSchema = page_schema(ReservationSchema, "ReservationPageSchema")
+StaffReservationPageSchema = page_schema(StaffReservationSchema, "StaffReservationPageSchema")
+
+
+class StoreReservationArgsSchema(PageArgsSchema):
+    state = ma.fields.String(
+        load_default=None, validate=validate.OneOf(STATES), metadata={"example": "ready"}
+    )
+
+
+class PickupSchema(ma.Schema):
+    code = ma.fields.String(
+        load_default=None, validate=validate.Regexp(r"^[0-9]{6}$"), metadata={"example": "042917"}
+    )
+    override_reason = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(3, 200),
+        metadata={"example": "ID card checked: Mei Lin"},
+    )
+
+    @ma.validates_schema
+    def _code_or_override(self, data, **kwargs):
+        if (data.get("code") is None) == (data.get("override_reason") is None):
+            raise ma.ValidationError("Give either the code or an override_reason.", "code")
+
+
+class StaffCancelSchema(ma.Schema):
+    reason = ma.fields.String(
+        required=True, validate=validate.Length(3, 200), metadata={"example": "Item damaged"}
+    )

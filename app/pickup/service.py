@@ -1,0 +1,286 @@
+"""Reservation rules: all-or-nothing holds, limits per shopper, pickup codes, state changes.
+
+Pickup codes are 6 digits, stored as HMAC-SHA256 keyed with the app's SECRET_KEY over
+"<public_id>:<code>" (the random public id salts each one). argon2 would add ~50 ms to the hot
+reserve path and buys little for a 10^6 space: what protects a code is that a database leak alone
+cannot test guesses (the key is not in the database) and that hand-over allows 5 wrong tries.
+"""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app import idempotency
+from app.catalog import service as catalog_service
+from app.errors import ApiError, Conflict, NotFound
+from app.inventory import service as inventory_service
+from app.pagination import page_by_id
+from app.pickup.models import ACTIVE_STATES, Reservation, ReservationItem
+from app.stores.models import Store
+
+CODE_ATTEMPTS = 5
+SOURCES = {"ready": ("reserved",), "picked_up": ("ready",), "cancelled": ACTIVE_STATES}
+
+
+class ReservationNotFound(NotFound):
+    type = "pickup.reservation_not_found"
+
+
+class InvalidTransition(Conflict):
+    type = "pickup.invalid_transition"
+
+
+class LimitReached(Conflict):
+    type = "pickup.limit_reached"
+
+
+class StoreUnavailable(Conflict):
+    type = "pickup.store_unavailable"
+
+
+class WrongCode(ApiError):
+    """A wrong pickup code: the caller commits the attempt count, then answers 422."""
+
+    status, type, title = 422, "pickup.wrong_code", "Wrong pickup code"
+
+
+class CodeLocked(Conflict):
+    type = "pickup.code_locked"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def code_hash(public_id: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{public_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def view(reservation: Reservation, at: datetime) -> dict:
+    """What a shopper sees of a reservation (a plain dict: it is also stored for replays)."""
+    r = reservation
+    return {
+        "id": r.public_id,
+        "store_id": r.store_id,
+        "state": r.effective_state(at),
+        "items": [{"sku_id": i.sku_id, "qty": i.qty} for i in r.items],
+        "expires_at": r.expires_at,
+        "extended": r.extended_at is not None,
+        "created_at": r.created_at,
+        "ready_at": r.ready_at,
+        "picked_up_at": r.picked_up_at,
+        "closed_at": r.closed_at,
+        "close_reason": r.close_reason,
+    }
+
+
+def staff_view(reservation: Reservation, at: datetime) -> dict:
+    """What store staff see: the shopper and the wrong-code count too."""
+    return {
+        **view(reservation, at),
+        "user_id": reservation.user_id,
+        "failed_code_attempts": reservation.failed_code_attempts,
+    }
+
+
+# --- shopper ---------------------------------------------------------------------------------
+
+
+def _pickup_store(session: Session, store_id: int) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound("Store not found.", type="stores.not_found")
+    if not (store.is_active and store.pickup_enabled):
+        raise StoreUnavailable("This store does not take pickup reservations now.")
+    return store
+
+
+def _check_skus(session: Session, merchant_id: int, lines: dict[int, int]) -> None:
+    merchants = catalog_service.active_sku_merchants(session=session, sku_ids=list(lines))
+    foreign = sorted(s for s in lines if merchants.get(s) != merchant_id)
+    if foreign:
+        raise catalog_service.SkuNotFound(
+            f"SKUs not sold at this store: {foreign}.", sku_ids=foreign
+        )
+
+
+def _check_limits(session: Session, user_id: int, lines: dict[int, int], at: datetime) -> None:
+    # Serialises one shopper's reservations, so two at once cannot both slip under the caps.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('pickup.user:' || :u, 0))"),
+        {"u": user_id},
+    )
+    active = (Reservation.user_id == user_id) & Reservation.state.in_(ACTIVE_STATES)
+    active &= Reservation.expires_at > at
+    cfg = current_app.config
+    if session.scalar(select(func.count()).where(active)) >= cfg["PICKUP_MAX_ACTIVE_RESERVATIONS"]:
+        raise LimitReached("You hold the most active reservations allowed; pick up or cancel one.")
+    held = session.execute(
+        select(ReservationItem.sku_id, func.sum(ReservationItem.qty))
+        .join(Reservation)
+        .where(active, ReservationItem.sku_id.in_(list(lines)))
+        .group_by(ReservationItem.sku_id)
+    ).tuples()
+    units = dict(held.all())
+    over = sorted(
+        s for s, q in lines.items() if units.get(s, 0) + q > cfg["PICKUP_MAX_UNITS_PER_SKU"]
+    )
+    if over:
+        raise LimitReached(
+            f"At most {cfg['PICKUP_MAX_UNITS_PER_SKU']} units per SKU may be held: {over}.",
+            sku_ids=over,
+        )
+
+
+def _create(session: Session, user_id: int, store_id: int, lines: dict[int, int]) -> Reservation:
+    store = _pickup_store(session, store_id)
+    _check_skus(session, store.merchant_id, lines)
+    at = now()
+    _check_limits(session, user_id, lines, at)
+    inventory_service.hold_stock(session=session, store_id=store_id, items=lines)
+    public_id = str(uuid.uuid4())
+    reservation = Reservation(
+        public_id=public_id,
+        user_id=user_id,
+        store_id=store_id,
+        merchant_id=store.merchant_id,
+        state="reserved",
+        pickup_code_hash="",
+        failed_code_attempts=0,
+        expires_at=at + timedelta(minutes=store.pickup_hold_minutes),
+        created_at=at,
+        items=[ReservationItem(sku_id=s, qty=q) for s, q in sorted(lines.items())],
+    )
+    session.add(reservation)
+    return reservation
+
+
+def reserve(
+    *,
+    session: Session,
+    user_id: int,
+    store_id: int,
+    items: list[dict],
+    idempotency_key: str | None,
+) -> dict:
+    """Hold every item at one store or none; the answer alone shows the pickup code."""
+    lines = {i["sku_id"]: i["qty"] for i in items}
+    created: list[Reservation] = []
+
+    def work():
+        created.append(_create(session, user_id, store_id, lines))
+        return 201, view(created[0], now())
+
+    outcome = idempotency.run_once(
+        session=session,
+        user_id=user_id,
+        scope="pickup.reserve",
+        key=idempotency_key,
+        payload={"store_id": store_id, "items": sorted(lines.items())},
+        work=work,
+    )
+    reservation = created[0] if created else _locked_own(session, user_id, outcome.body["id"])
+    return {**outcome.body, "pickup_code": _issue_code(reservation)}
+
+
+def _issue_code(reservation: Reservation) -> str | None:
+    # A replay gets a fresh code (the first one was never stored): the retrying client lost it.
+    if reservation.effective_state(now()) not in ACTIVE_STATES:
+        return None
+    code = _new_code()
+    reservation.pickup_code_hash = code_hash(reservation.public_id, code)
+    return code
+
+
+def find(session: Session, *conditions, lock: bool = False) -> Reservation:
+    """The one reservation matching `conditions` (row-locked and fresh with `lock`); else 404."""
+    query = select(Reservation).where(*conditions)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    reservation = session.scalar(query)
+    if reservation is None:
+        raise ReservationNotFound("Reservation not found.")
+    return reservation
+
+
+def _locked_own(session: Session, user_id: int, public_id: str) -> Reservation:
+    return find(
+        session, Reservation.public_id == public_id, Reservation.user_id == user_id, lock=True
+    )
+
+
+def require_transition(reservation: Reservation, target: str, at: datetime) -> None:
+    """409 unless the reservation may move to `target` now."""
+    state = reservation.effective_state(at)
+    if state not in SOURCES[target]:
+        raise InvalidTransition(f"A {state} reservation cannot become {target}.", state=state)
+
+
+def close(
+    session: Session, reservation: Reservation, *, state: str, by: int | None, reason: str, at
+) -> None:
+    """End an active reservation: release its units, or take them off on_hand when picked up."""
+    inventory_service.release_stock(
+        session=session,
+        lines=[(reservation.store_id, i.sku_id, i.qty) for i in reservation.items],
+        consume=state == "picked_up",
+    )
+    reservation.state, reservation.closed_at = state, at
+    reservation.closed_by_user_id, reservation.close_reason = by, reason
+    if state == "picked_up":
+        reservation.picked_up_at = at
+
+
+def get_own(*, session: Session, user_id: int, public_id: str) -> dict:
+    """One of the shopper's reservations; others' are 404."""
+    reservation = find(session, Reservation.public_id == public_id, Reservation.user_id == user_id)
+    return view(reservation, now())
+
+
+def list_own(
+    *, session: Session, user_id: int, limit: int, cursor: str | None
+) -> tuple[list[dict], str | None]:
+    """The shopper's reservations, newest first."""
+    query = select(Reservation).where(Reservation.user_id == user_id)
+    rows, next_cursor = page_by_id(
+        session, query, id_column=Reservation.id, kind="reservations", limit=limit, cursor=cursor
+    )
+    at = now()
+    return [view(r, at) for r in rows], next_cursor
+
+
+def cancel_own(*, session: Session, user_id: int, public_id: str) -> dict:
+    """The shopper lets go of a reservation; its units go back on sale."""
+    reservation = _locked_own(session, user_id, public_id)
+    at = now()
+    require_transition(reservation, "cancelled", at)
+    close(
+        session, reservation, state="cancelled", by=user_id, reason="Cancelled by shopper.", at=at
+    )
+    return view(reservation, at)
+
+
+def extend_own(*, session: Session, user_id: int, public_id: str) -> dict:
+    """Once, while still `reserved`: hold it longer by the store's hold time."""
+    reservation = _locked_own(session, user_id, public_id)
+    at = now()
+    if reservation.effective_state(at) != "reserved" or reservation.extended_at is not None:
+        raise InvalidTransition(
+            "Only a reserved hold that was not extended yet can be extended.",
+            state=reservation.effective_state(at),
+        )
+    hold = session.scalar(select(Store.pickup_hold_minutes).where(Store.id == reservation.store_id))
+    reservation.expires_at += timedelta(minutes=hold)
+    reservation.extended_at = at
+    return view(reservation, at)
