@@ -3,9 +3,11 @@
 import json
 import logging
 
+import pytest
 from openapi_spec_validator import validate
 
 from app import create_app
+from app.config import Config
 from app.request_log import JsonFormatter
 from tests.conftest import app_config
 
@@ -91,3 +93,20 @@ def test_every_operation_has_a_summary_and_a_tag(client):
                 continue
             assert op.get("summary"), f"{method.upper()} {path} has no summary"
             assert op.get("tags"), f"{method.upper()} {path} has no tag"
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("SHOPNEAR_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        Config()
+
+
+def test_development_generates_a_secret_key_and_warns(monkeypatch):
+    monkeypatch.setenv("SHOPNEAR_ENV", "development")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.warns(UserWarning, match="SECRET_KEY"):
+        first = Config()
+    with pytest.warns(UserWarning):
+        assert Config().SECRET_KEY != first.SECRET_KEY
+    assert len(first.SECRET_KEY) >= 32

@@ -1,0 +1,36 @@
+"""Capture the exact SQL our code sends for some requests, for pgbench to replay."""
+
+from sqlalchemy import event
+
+from app import create_app
+from app.config import Config
+from app.extensions import db
+
+
+def capture(world, requests) -> list[str]:
+    """Run the requests through the app in-process; one pgbench script per request."""
+    app = create_app(
+        Config(SQLALCHEMY_DATABASE_URI=world.url, SECRET_KEY="bench-capture", ACCESS_LOG=False)
+    )
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        statements.append(cursor.query.decode())
+
+    client = app.test_client()
+    scripts = []
+    for req in requests:
+        statements.clear()
+        headers = {}
+        if req.header:
+            name, value = req.header.split(":", 1)
+            headers[name] = value.strip()
+        client.open(req.path, method=req.method, json=req.body, headers=headers)
+        if len(statements) == 1:
+            scripts.append(statements[0] + ";\n")
+        elif statements:
+            scripts.append("BEGIN;\n" + ";\n".join(statements) + ";\nCOMMIT;\n")
+    return scripts

@@ -1,0 +1,250 @@
+"""scripts/bench: our API against a minimal reference app and raw SQL, side by side in one run."""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import world as bench_world
+from bench.runner import ROOT, LoadResult, Server, run_pgbench, run_wrk
+from bench.scenarios import SCENARIOS, Scenario
+
+VAR = ROOT / "var" / "bench"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="scripts/bench", description=__doc__)
+    p.add_argument("--duration", type=int, default=20, help="seconds per scenario and target")
+    p.add_argument("--connections", type=int, default=8)
+    p.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        help=f"run only these (repeatable): {', '.join(SCENARIOS)}",
+    )
+    p.add_argument("--stores", type=int, default=180_000)
+    p.add_argument("--cities", type=int, default=330)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="gunicorn workers for the API and the reference (default: cores)",
+    )
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every scenario for 2 s on the demo world (keeps the harness working)",
+    )
+    p.add_argument(
+        "--growth",
+        action="store_true",
+        help="nearby at 18 000, 180 000 and 1 800 000 stores: how p50/p99 grow",
+    )
+    p.add_argument("--no-sql", action="store_true", help="skip the pgbench ceiling")
+    return p.parse_args(argv)
+
+
+def server_env(url: str) -> dict:
+    return {
+        "DATABASE_URL": url,
+        "SHOPNEAR_ENV": "production",
+        "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
+        "ACCESS_LOG": "0",
+        "LOG_LEVEL": "WARNING",
+        # The bench signs in a few hundred shoppers and reserves fast from each: production
+        # limits would turn most of the load into 429s.
+        "LOGIN_RATE_LIMIT": "100000/minute",
+        "RESERVATION_RATE_LIMIT": "100000/minute",
+        "CLAIM_RATE_LIMIT": "100000/minute",
+        "CLAIM_IP_RATE_LIMIT": "100000/minute",
+        "MAX_ACTIVE_RESERVATIONS": "1000",
+    }
+
+
+def run_scenario(
+    sc: Scenario, w: "bench_world.World", api: Server, ref: Server | None, args
+) -> dict:
+    workdir = VAR / "requests"
+    workdir.mkdir(parents=True, exist_ok=True)
+    req_file = workdir / f"{sc.name}.tsv"
+    req_file.write_text("".join(r.line() for r in sc.requests(w)))
+    tokens = None
+    if sc.chain:
+        tokens = workdir / f"{sc.name}.tokens"
+        tokens.write_text("\n".join(w.tokens[:8]) + "\n")
+    row = {"scenario": sc.name}
+    row["api"] = run_wrk(
+        api.url, req_file, duration=args.duration, connections=args.connections, chain_tokens=tokens
+    )
+    if ref is not None and sc.reference:
+        row["reference"] = run_wrk(
+            ref.url, req_file, duration=args.duration, connections=args.connections
+        )
+    if not args.no_sql and sc.sql:
+        row["sql"] = run_pgbench(
+            w.libpq, sc.sql(w), duration=args.duration, clients=args.connections
+        )
+    return row
+
+
+def _fmt(x, spec="{:.1f}"):
+    return "-" if x is None else spec.format(x)
+
+
+def print_table(rows: list[dict]) -> None:
+    head = (
+        f"{'scenario':<22}{'target':<10}{'req/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}"
+        f"{'errors':>8}{'5xx':>6}  {'API/ref':>8}{'API/SQL':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for row in rows:
+        api = row["api"]
+        for target in ("api", "reference", "sql"):
+            r: LoadResult | None = row.get(target)
+            if r is None:
+                continue
+            ratio_ref = ratio_sql = ""
+            if target == "api":
+                if row.get("reference"):
+                    ratio_ref = f"{api.rps / row['reference'].rps:.2f}"
+                if row.get("sql"):
+                    ratio_sql = f"{api.rps / row['sql'].rps:.2f}"
+            ok = row["ok"]
+            errors = r.socket_errors + r.count(lambda c, ok=ok: c >= 400 and c not in ok)
+            print(
+                f"{row['scenario'] if target == 'api' else '':<22}{target:<10}"
+                f"{r.rps:>9.0f}{_fmt(r.p50_ms):>8}{_fmt(r.p90_ms):>8}{_fmt(r.p99_ms):>8}"
+                f"{errors:>8}{r.count(lambda c: c >= 500):>6}  {ratio_ref:>8}{ratio_sql:>8}"
+            )
+
+
+def save(rows: list[dict], args, extra: dict) -> Path:
+    VAR.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    doc = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "commit": commit,
+        "settings": {k: v for k, v in vars(args).items()},
+        **extra,
+        "results": [
+            {
+                "scenario": row["scenario"],
+                "ok_statuses": sorted(row["ok"]),
+                **{
+                    t: {**row[t].__dict__, "rps": row[t].rps}
+                    for t in ("api", "reference", "sql")
+                    if row.get(t)
+                },
+            }
+            for row in rows
+        ],
+    }
+    path = VAR / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    path.write_text(json.dumps(doc, indent=2))
+    return path
+
+
+def bench(args) -> int:
+    names = args.scenario or list(SCENARIOS)
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        sys.exit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    w = bench_world.ensure(stores=args.stores, cities=args.cities, seed=args.seed, demo=args.smoke)
+    VAR.mkdir(parents=True, exist_ok=True)
+    api = Server(
+        "wsgi:app", env=server_env(w.url), workers=args.workers, cwd=ROOT, log=VAR / "api.log"
+    )
+    ref = Server(
+        "bench.reference.app:app",
+        env={"DATABASE_URL": w.url},
+        workers=args.workers,
+        cwd=ROOT,
+        log=VAR / "reference.log",
+    )
+    rows, failed = [], False
+    try:
+        api.wait_ready("/readyz")
+        ref.wait_ready("/healthz")
+        w.sign_in(api.url)
+        for name in names:
+            sc = SCENARIOS[name]
+            print(f"… {name}", file=sys.stderr, flush=True)
+            row = run_scenario(sc, w, api, ref, args)
+            row["ok"] = sc.ok_statuses
+            rows.append(row)
+            if row["api"].count(lambda c: c >= 500) or row["api"].socket_errors:
+                failed = True
+    finally:
+        api.stop()
+        ref.stop()
+    print_table(rows)
+    broken = w.check_rule_1()
+    if broken:
+        print(f"RULE 1 BROKEN on {broken} stock rows", file=sys.stderr)
+        failed = True
+    path = save(rows, args, {"world": w.describe(), "rule_1_violations": broken})
+    print(f"\nresults: {path}")
+    if failed:
+        print("FAILED: a request got a 5xx or a socket error, or rule 1 broke", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def growth(args) -> int:
+    """nearby at three world sizes; the goal is flat latency (within ±25 %)."""
+    rows = []
+    for stores in (18_000, 180_000, 1_800_000):
+        sub = parse_args(
+            [
+                "--scenario",
+                "nearby",
+                "--stores",
+                str(stores),
+                "--no-sql",
+                "--duration",
+                str(args.duration),
+            ]
+        )
+        w = bench_world.ensure(
+            stores=stores, cities=args.cities, seed=args.seed, demo=False, stores_only=True
+        )
+        api = Server(
+            "wsgi:app", env=server_env(w.url), workers=args.workers, cwd=ROOT, log=VAR / "api.log"
+        )
+        try:
+            api.wait_ready("/readyz")
+            row = run_scenario(SCENARIOS["nearby"], w, api, None, sub)
+        finally:
+            api.stop()
+        rows.append((stores, row["api"]))
+    base = rows[1][1]
+    print(f"{'stores':>10}{'req/s':>9}{'p50':>8}{'p99':>8}{'p50 vs 180k':>13}{'p99 vs 180k':>13}")
+    for stores, r in rows:
+        p50 = (r.p50_ms / base.p50_ms - 1) * 100
+        p99 = (r.p99_ms / base.p99_ms - 1) * 100
+        print(
+            f"{stores:>10}{r.rps:>9.0f}{r.p50_ms:>8.2f}{r.p99_ms:>8.2f}{p50:>+12.0f}%{p99:>+12.0f}%"
+        )
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.smoke:
+        args.duration = 2
+    started = time.time()
+    code = growth(args) if args.growth else bench(args)
+    print(f"bench took {time.time() - started:.0f} s", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""What the benchmark asks: each scenario prepares its requests (and the SQL our code sends for
+them, captured from the real code path, for pgbench)."""
+
+import json
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg2
+
+from bench.world import World, get
+
+READ_OK = frozenset({200})
+
+
+@dataclass
+class Req:
+    method: str
+    path: str
+    body: dict | None = None
+    token: str | None = None
+    header: str | None = None
+
+    def line(self) -> str:
+        body = json.dumps(self.body, separators=(",", ":")) if self.body is not None else "-"
+        return f"{self.method}\t{self.path}\t{body}\t{self.token or '-'}\t{self.header or '-'}\n"
+
+
+@dataclass
+class Scenario:
+    name: str
+    requests: Callable[[World], list[Req]]
+    reference: bool = False  # the reference app serves the same path
+    sql: Callable[[World], list[str]] | None = None
+    chain: bool = False
+    ok_statuses: frozenset = field(default=READ_OK)
+
+
+def _q(path: str, **params) -> str:
+    return f"{path}?{urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})}"
+
+
+def nearby_requests(w: World) -> list[Req]:
+    return [
+        Req("GET", _q("/v1/stores/nearby", lat=lat, lng=lng))
+        for lat, lng in w.points(2000, "nearby")
+    ]
+
+
+def nearby_filtered_requests(w: World) -> list[Req]:
+    rng = w.rng("nearby-open")
+    return [
+        Req(
+            "GET",
+            _q(
+                "/v1/stores/nearby",
+                lat=lat,
+                lng=lng,
+                open_now="true",
+                pickup="true",
+                radius_m=rng.choice([2000, 5000, 10000]),
+            ),
+        )
+        for lat, lng in w.points(2000, "nearby-open")
+    ]
+
+
+def map_requests(w: World) -> list[Req]:
+    rng = w.rng("map")
+    out = []
+    for lat, lng in w.points(2000, "map", spread_m=3000):
+        half_w, half_h = rng.choice([(0.02, 0.015), (0.04, 0.03), (0.08, 0.06)])
+        bbox = f"{lng - half_w:.5f},{lat - half_h:.5f},{lng + half_w:.5f},{lat + half_h:.5f}"
+        out.append(Req("GET", _q("/v1/stores/map", bbox=bbox)))
+    return out
+
+
+def detail_requests(w: World) -> list[Req]:
+    """Store detail revalidated with the ETag a phone would hold (mostly 304s)."""
+    out = []
+    for store_id in w.store_ids[:500]:
+        status, headers, _ = get(f"{w.api_url}/v1/stores/{store_id}")
+        etag = headers.get("ETag")
+        if status == 200 and etag:
+            out.append(Req("GET", f"/v1/stores/{store_id}", header=f"If-None-Match: {etag}"))
+    return out
+
+
+def stock_nearby_requests(w: World) -> list[Req]:
+    rng = w.rng("stock")
+    return [
+        Req("GET", _q(f"/v1/skus/{rng.choice(w.sku_ids)}/nearby", lat=lat, lng=lng))
+        for lat, lng in w.points(2000, "stock")
+    ]
+
+
+def _carts(w: World, n: int, salt: str, lines: int) -> list[tuple[float, float, int, list]]:
+    """Points with a pickup store nearby and SKUs it holds as shared stock."""
+    conn = psycopg2.connect(**w.libpq)
+    out = []
+    try:
+        with conn.cursor() as cur:
+            for lat, lng in w.points(n, salt):
+                cur.execute(
+                    """
+                    SELECT s.id, array_agg(k.sku_id ORDER BY k.sku_id)
+                    FROM (SELECT id FROM stores WHERE is_active AND pickup_enabled
+                          ORDER BY location <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography
+                          LIMIT 1) s
+                    JOIN LATERAL (SELECT sku_id FROM stock WHERE store_id = s.id
+                                  AND channel = 'shared' AND on_hand - reserved >= 3
+                                  LIMIT %s) k ON true
+                    GROUP BY s.id""",
+                    (lng, lat, lines),
+                )
+                row = cur.fetchone()
+                if row and len(row[1]) == lines:
+                    out.append((lat, lng, row[0], row[1]))
+    finally:
+        conn.close()
+    return out
+
+
+def quote_requests(w: World) -> list[Req]:
+    return [
+        Req(
+            "POST",
+            "/v1/pickup/quote",
+            {"lat": lat, "lng": lng, "items": [{"sku_id": s, "qty": 1} for s in skus]},
+        )
+        for lat, lng, _, skus in _carts(w, 400, "quote", 3)
+    ]
+
+
+def reserve_cancel_requests(w: World) -> list[Req]:
+    return [
+        Req(
+            "POST",
+            "/v1/reservations",
+            {"store_id": store, "items": [{"sku_id": skus[0], "qty": 1}]},
+            header="Idempotency-Key: *",
+        )
+        for _, _, store, skus in _carts(w, 600, "reserve", 1)
+    ]
+
+
+def reserve_hot_requests(w: World) -> list[Req]:
+    _, _, store, skus = _carts(w, 1, "hot", 1)[0]
+    return [
+        Req(
+            "POST",
+            "/v1/reservations",
+            {"store_id": store, "items": [{"sku_id": skus[0], "qty": 1}]},
+            token=w.tokens[i % len(w.tokens)],
+            header="Idempotency-Key: *",
+        )
+        for i in range(64)
+    ]
+
+
+def captured_sql(requests: Callable[[World], list[Req]], n: int = 100):
+    """The SQL our code sends for the first n requests, captured from the real code path."""
+
+    def sql(w: World) -> list[str]:
+        from bench.capture import capture
+
+        return capture(w, requests(w)[:n])
+
+    return sql
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in [
+        Scenario("nearby", nearby_requests, reference=True, sql=captured_sql(nearby_requests)),
+        Scenario(
+            "nearby_open_pickup",
+            nearby_filtered_requests,
+            reference=True,
+            sql=captured_sql(nearby_filtered_requests),
+        ),
+        Scenario("map", map_requests, reference=True, sql=captured_sql(map_requests)),
+        Scenario(
+            "store_detail_304",
+            detail_requests,
+            reference=True,
+            sql=captured_sql(detail_requests),
+            ok_statuses=frozenset({200, 304}),
+        ),
+        Scenario(
+            "stock_nearby",
+            stock_nearby_requests,
+            reference=True,
+            sql=captured_sql(stock_nearby_requests),
+        ),
+        Scenario("quote", quote_requests, sql=captured_sql(quote_requests)),
+        Scenario(
+            "reserve_cancel", reserve_cancel_requests, chain=True, ok_statuses=frozenset({200, 201})
+        ),
+        Scenario("reserve_hot", reserve_hot_requests, ok_statuses=frozenset({201, 409})),
+    ]
+}

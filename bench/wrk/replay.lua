@@ -1,0 +1,86 @@
+-- Replays requests prepared by bench/harness.py: one per line,
+-- METHOD \t PATH \t BODY-or-- \t BEARER-TOKEN-or-- \t EXTRA-HEADER-or--
+-- An extra header whose value is "*" (Idempotency-Key: *) gets a fresh value per request.
+-- In "chain" mode a 201 answer that carries an "id" is followed by POST
+-- /v1/reservations/<id>/cancel with the same token: create+cancel pairs back to back. Each wrk
+-- thread then signs every request with its own shopper's token (the "token" thread global).
+local requests_file, chain = nil, false
+local reqs, counts, pending = {}, {}, {}
+local threads = {}
+local sent = 0
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_no", #threads)
+end
+
+function init(args)
+  requests_file = args[1]
+  chain = args[2] == "chain"
+  if chain then
+    local n = 0
+    for line in io.lines(args[3]) do
+      n = n + 1
+      if n == thread_no then chain_token = line end
+    end
+  end
+  for line in io.lines(requests_file) do
+    local m, p, b, t, h = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)$")
+    local headers = {["Accept"] = "application/json"}
+    if b ~= "-" then headers["Content-Type"] = "application/json" else b = nil end
+    if t ~= "-" then headers["Authorization"] = "Bearer " .. t end
+    if h ~= "-" then
+      local k, v = h:match("^([^:]+):%s*(.*)$")
+      headers[k] = v
+    end
+    local fresh = nil
+    if h ~= "-" and headers[h:match("^([^:]+)")] == "*" then fresh = h:match("^([^:]+)") end
+    table.insert(reqs, {m, p, headers, b, fresh})
+  end
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+end
+
+function request()
+  if #pending > 0 then
+    return table.remove(pending, 1)
+  end
+  local r = reqs[math.random(#reqs)]
+  if chain then
+    r[3]["Authorization"] = "Bearer " .. chain_token
+  end
+  if r[5] then
+    sent = sent + 1
+    r[3][r[5]] = string.format("bench-%d-%d-%d", thread_no, sent, math.random(1e9))
+  end
+  return wrk.format(r[1], r[2], r[3], r[4])
+end
+
+function response(status, headers, body)
+  counts[status] = (counts[status] or 0) + 1
+  if chain and status == 201 then
+    local id = body:match('"id"%s*:%s*"([^"]+)"')
+    if id then
+      table.insert(pending, wrk.format("POST", "/v1/reservations/" .. id .. "/cancel",
+        {["Authorization"] = "Bearer " .. chain_token, ["Content-Type"] = "application/json"},
+        "{}"))
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, t in ipairs(threads) do
+    for status, n in pairs(t:get("counts")) do
+      total[status] = (total[status] or 0) + n
+    end
+  end
+  local parts = {}
+  for status, n in pairs(total) do table.insert(parts, string.format('"%d": %d', status, n)) end
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "seconds": %.3f, "p50_ms": %.3f, "p90_ms": %.3f, ' ..
+    '"p99_ms": %.3f, "socket_errors": %d, "status": {%s}}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1000,
+    latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    table.concat(parts, ", ")))
+end
