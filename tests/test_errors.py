@@ -12,6 +12,19 @@ from tests.conftest import app_config
 PROBLEM = "application/problem+json"
 
 
+# A well-formed value per path parameter type, so routing matches and the body is judged.
+SAMPLE_PARAM = {"integer": "1", "uuid": "00000000-0000-4000-8000-000000000001", "string": "x"}
+
+
+def _sample_path(path: str, parameters: list[dict]) -> str:
+    for param in parameters:
+        if param.get("in") == "path":
+            schema = param.get("schema", {})
+            value = SAMPLE_PARAM.get(schema.get("format"), SAMPLE_PARAM.get(schema.get("type")))
+            path = path.replace("{" + param["name"] + "}", value or "1")
+    return path
+
+
 def _json_endpoints(app):
     spec = app.test_client().get("/openapi.json").get_json()
     for path, item in spec["paths"].items():
@@ -19,7 +32,8 @@ def _json_endpoints(app):
             if method == "parameters":
                 continue
             if "application/json" in op.get("requestBody", {}).get("content", {}):
-                yield method, re.sub(r"\{[^}]+\}", "1", path)
+                params = item.get("parameters", []) + op.get("parameters", [])
+                yield method, _sample_path(path, params)
 
 
 @pytest.fixture
