@@ -46,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
     from app import health
     from app.accounts.routes import admin_blp, auth_blp
     from app.catalog.routes import admin_catalog_blp, catalog_blp
+    from app.coupons.routes import admin_coupons_blp, coupons_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
@@ -56,6 +57,8 @@ def register_blueprints(app: Flask) -> None:
     for blp in (catalog_blp, admin_catalog_blp, stock_blp, admin_stock_blp):
         api.register_blueprint(blp)
     for blp in (reservations_blp, admin_reservations_blp):
+        api.register_blueprint(blp)
+    for blp in (coupons_blp, admin_coupons_blp):
         api.register_blueprint(blp)
 
 

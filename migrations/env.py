@@ -8,6 +8,7 @@ from geoalchemy2 import alembic_helpers
 # Every domain's tables on the metadata, for autogenerate.
 import app.accounts.models  # noqa: F401
 import app.catalog.models  # noqa: F401
+import app.coupons.models  # noqa: F401
 import app.idempotency  # noqa: F401
 import app.inventory.models  # noqa: F401
 import app.pickup.models  # noqa: F401

@@ -1,0 +1,194 @@
+"""Coupon campaigns, the coupons shoppers claim from them, and the counters that keep limits."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    and_,
+    any_,
+    func,
+    or_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+KINDS = ("amount_off", "percent_off", "red_packet")
+CAMPAIGN_STATES = ("active", "paused", "ended")
+# `expired` is never stored by a request: an unused coupon past `expires_at` reads as expired.
+COUPON_STATES = ("unused", "held", "used", "expired")
+# A phone's fix is uncertain: its `accuracy_m` widens a geofence by at most this much, so a
+# claimed accuracy of 10 km cannot turn a 300 m fence into a city-wide one.
+ACCURACY_CAP_M = 100
+
+
+class CouponCampaign(db.Model):
+    """What a merchant hands out; `claimed_qty`/`spent_cents` change only by conditional UPDATE."""
+
+    __tablename__ = "coupon_campaigns"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
+        CheckConstraint(f"state IN {CAMPAIGN_STATES!r}", name="state"),
+        CheckConstraint("claimed_qty >= 0 AND claimed_qty <= total_qty", name="claimed_qty"),
+        CheckConstraint(
+            "spent_cents >= 0 AND (budget_cents IS NULL OR spent_cents <= budget_cents)",
+            name="budget",
+        ),
+        CheckConstraint("claim_starts_at < claim_ends_at", name="claim_window"),
+        CheckConstraint("(valid_to IS NULL) <> (valid_days_after_claim IS NULL)", name="validity"),
+        CheckConstraint("percent_off IS NULL OR percent_off BETWEEN 1 AND 100", name="percent_off"),
+        Index("ix_coupon_campaigns_merchant_id_id", "merchant_id", "id"),
+    )
+
+    __mapper_args__ = {"eager_defaults": True}  # INSERT ... RETURNING the server defaults
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str | None] = mapped_column(String(2000))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), server_default="active")
+    value_cents: Mapped[int | None] = mapped_column(Integer)
+    percent_off: Mapped[int | None] = mapped_column(SmallInteger)
+    max_discount_cents: Mapped[int | None] = mapped_column(Integer)
+    red_packet_min_cents: Mapped[int | None] = mapped_column(Integer)
+    red_packet_max_cents: Mapped[int | None] = mapped_column(Integer)
+    budget_cents: Mapped[int | None] = mapped_column(BigInteger)
+    spent_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    min_spend_cents: Mapped[int] = mapped_column(Integer, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3))
+    total_qty: Mapped[int] = mapped_column(Integer)
+    claimed_qty: Mapped[int] = mapped_column(Integer, server_default="0")
+    per_user_limit: Mapped[int] = mapped_column(Integer, server_default="1")
+    claim_starts_at: Mapped[datetime]
+    claim_ends_at: Mapped[datetime]
+    valid_from: Mapped[datetime | None]
+    valid_to: Mapped[datetime | None]
+    valid_days_after_claim: Mapped[int | None] = mapped_column(Integer)
+    # NULL means every store (SKU) of the merchant.
+    store_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
+    sku_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
+    geofence_radius_m: Mapped[int | None] = mapped_column(Integer)
+    daily_quota_per_store: Mapped[int | None] = mapped_column(Integer)
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    coupons: Mapped[list["Coupon"]] = relationship(back_populates="campaign")
+    my_claims = None  # set for a signed-in shopper's view; not a column
+
+
+class CouponUserClaims(db.Model):
+    """How many coupons a user holds of a campaign: the per-user limit's conditional counter."""
+
+    __tablename__ = "coupon_user_claims"
+    __table_args__ = (CheckConstraint("claimed >= 0", name="claimed"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("coupon_campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    claimed: Mapped[int] = mapped_column(Integer)
+
+
+class CouponStoreDay(db.Model):
+    """Claims attributed to one store on one local day: the per-store daily quota's counter."""
+
+    __tablename__ = "coupon_store_days"
+    __table_args__ = (CheckConstraint("claimed >= 0", name="claimed"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("coupon_campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    claimed: Mapped[int] = mapped_column(Integer)
+
+
+class Coupon(db.Model):
+    """One claimed coupon in a shopper's wallet; redeemed once by conditional UPDATE."""
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        CheckConstraint(f"state IN {COUPON_STATES!r}", name="state"),
+        CheckConstraint("(state = 'used') = (redeemed_at IS NOT NULL)", name="redeemed"),
+        Index("ix_coupons_user_id_id", "user_id", "id"),
+        Index("ix_coupons_campaign_id_state", "campaign_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("coupon_campaigns.id", ondelete="CASCADE"))
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    state: Mapped[str] = mapped_column(String(16), server_default="unused")
+    # The face value fixed at claim (amount_off, the red packet's draw); NULL for percent_off.
+    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    claimed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    claim_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="SET NULL"))
+    valid_from: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    reservation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reservations.id", ondelete="SET NULL")
+    )
+    redeemed_at: Mapped[datetime | None]
+    redeemed_store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="SET NULL")
+    )
+    redeemed_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    basket_cents: Mapped[int | None] = mapped_column(Integer)
+    discount_cents: Mapped[int | None] = mapped_column(Integer)
+    voided_at: Mapped[datetime | None]
+    void_reason: Mapped[str | None] = mapped_column(String(200))
+
+    campaign: Mapped[CouponCampaign] = relationship(back_populates="coupons", lazy="joined")
+
+    @property
+    def current_state(self) -> str:
+        """The state as of now: an unused coupon past `expires_at` is expired, job or no job."""
+        if self.state == "unused" and self.expires_at <= datetime.now(UTC):
+            return "expired"
+        return self.state
+
+
+def sql_now():
+    """SQL: the statement's clock, not the transaction's start (what `now()` gives): a rule about
+    "now" must not see a stale time in a long transaction."""
+    return func.statement_timestamp()
+
+
+def claimable_now():
+    """SQL: the campaign hands out coupons right now (state, window, stock, budget, validity)."""
+    c, now = CouponCampaign, sql_now()
+    return and_(
+        c.state == "active",
+        c.claim_starts_at <= now,
+        c.claim_ends_at > now,
+        c.claimed_qty < c.total_qty,
+        or_(c.budget_cents.is_(None), c.spent_cents < c.budget_cents),
+        or_(c.valid_to.is_(None), c.valid_to > now),
+    )
+
+
+def geofence_reach(radius_m, accuracy_m: int):
+    """How far from a store a claim may be, in metres: the fence widened by the capped accuracy
+    (`radius_m` is a number or the column; NULL, no fence, stays NULL)."""
+    return radius_m + min(max(accuracy_m, 0), ACCURACY_CAP_M)
+
+
+def in_store_scope(store_id):
+    """SQL: the campaign applies at this store (all stores, or listed)."""
+    c = CouponCampaign
+    return or_(c.store_ids.is_(None), store_id == any_(c.store_ids))

@@ -1,0 +1,311 @@
+"""Request and response shapes of coupon campaigns, claims, the wallet and redemption."""
+
+from datetime import UTC
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.coupons.models import ACCURACY_CAP_M, CAMPAIGN_STATES, COUPON_STATES, KINDS
+from app.geo import MAX_RADIUS_M, lat_field, lng_field, radius_field
+from app.pagination import PageArgsSchema, page_schema
+
+MAX_CENTS = 100_000_000  # one million in major units: far above any single coupon or basket
+ID = validate.Range(1, 2**62)
+
+
+def cents(example: int, **kwargs) -> ma.fields.Integer:
+    """An amount in minor units, 0..MAX_CENTS."""
+    return ma.fields.Integer(
+        validate=validate.Range(0, MAX_CENTS), metadata={"example": example}, **kwargs
+    )
+
+
+def when(example: str, **kwargs) -> ma.fields.AwareDateTime:
+    """An RFC 3339 instant; one without an offset is taken as UTC."""
+    return ma.fields.AwareDateTime(default_timezone=UTC, metadata={"example": example}, **kwargs)
+
+
+def id_list(example: list[int], **kwargs) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        validate=validate.Length(1, 1000),
+        metadata={"example": example},
+        **kwargs,
+    )
+
+
+class CampaignCreateSchema(ma.Schema):
+    title = ma.fields.String(
+        required=True, validate=validate.Length(1, 120), metadata={"example": "NT$50 off"}
+    )
+    description = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={"example": "On any drink over NT$200"},
+    )
+    kind = ma.fields.String(
+        required=True, validate=validate.OneOf(KINDS), metadata={"example": "amount_off"}
+    )
+    value_cents = cents(5000, load_default=None, allow_none=True)
+    percent_off = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 100),
+        metadata={"example": 15},
+    )
+    max_discount_cents = cents(10000, load_default=None, allow_none=True)
+    red_packet_min_cents = cents(100, load_default=None, allow_none=True)
+    red_packet_max_cents = cents(8800, load_default=None, allow_none=True)
+    budget_cents = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 10**12),
+        metadata={"example": 1_000_000},
+    )
+    min_spend_cents = cents(20000, load_default=0)
+    currency = ma.fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
+    )
+    total_qty = ma.fields.Integer(
+        required=True, validate=validate.Range(1, 10_000_000), metadata={"example": 500}
+    )
+    per_user_limit = ma.fields.Integer(
+        load_default=1, validate=validate.Range(1, 100), metadata={"example": 1}
+    )
+    claim_starts_at = when("2026-12-01T00:00:00Z", required=True)
+    claim_ends_at = when("2026-12-31T16:00:00Z", required=True)
+    valid_from = when("2026-12-01T00:00:00Z", load_default=None, allow_none=True)
+    valid_to = when("2027-01-31T16:00:00Z", load_default=None, allow_none=True)
+    valid_days_after_claim = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 3650),
+        metadata={"example": None},
+    )
+    store_ids = id_list([12, 13], load_default=None, allow_none=True)
+    sku_ids = id_list([301], load_default=None, allow_none=True)
+    geofence_radius_m = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, MAX_RADIUS_M),
+        metadata={"example": 300},
+    )
+    daily_quota_per_store = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(1, 1_000_000),
+        metadata={"example": 50},
+    )
+
+
+class CampaignUpdateSchema(CampaignCreateSchema):
+    """Any create field; once coupons are claimed only safe changes pass (see the service)."""
+
+
+class CampaignSummarySchema(ma.Schema):
+    """What a shopper sees of a campaign."""
+
+    id = ma.fields.Integer(metadata={"example": 41})
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    title = ma.fields.String(metadata={"example": "NT$50 off"})
+    description = ma.fields.String(allow_none=True, metadata={"example": "On any drink"})
+    kind = ma.fields.String(metadata={"example": "amount_off"})
+    state = ma.fields.String(metadata={"example": "active"})
+    value_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    percent_off = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    max_discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    red_packet_min_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    red_packet_max_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    min_spend_cents = ma.fields.Integer(metadata={"example": 20000})
+    currency = ma.fields.String(metadata={"example": "TWD"})
+    total_qty = ma.fields.Integer(metadata={"example": 500})
+    remaining_qty = ma.fields.Function(
+        lambda c: c.total_qty - c.claimed_qty, metadata={"example": 120}
+    )
+    per_user_limit = ma.fields.Integer(metadata={"example": 1})
+    claim_starts_at = ma.fields.DateTime()
+    claim_ends_at = ma.fields.DateTime()
+    valid_from = ma.fields.DateTime(allow_none=True)
+    valid_to = ma.fields.DateTime(allow_none=True)
+    valid_days_after_claim = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    store_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": None})
+    sku_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": None})
+    geofence_radius_m = ma.fields.Integer(allow_none=True, metadata={"example": 300})
+
+
+class CampaignPublicSchema(CampaignSummarySchema):
+    """A campaign as a shopper sees it, with how many of it they hold when signed in."""
+
+    my_claims = ma.fields.Integer(
+        allow_none=True,
+        metadata={"example": 0, "description": "Coupons you hold of it (signed in only)"},
+    )
+
+
+class CampaignSchema(CampaignSummarySchema):
+    """The merchant's full view of a campaign."""
+
+    budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    spent_cents = ma.fields.Integer(metadata={"example": 0})
+    claimed_qty = ma.fields.Integer(metadata={"example": 380})
+    daily_quota_per_store = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    ended_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class CampaignListArgsSchema(PageArgsSchema):
+    state = ma.fields.String(
+        load_default=None, validate=validate.OneOf(CAMPAIGN_STATES), metadata={"example": "active"}
+    )
+
+
+CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
+
+
+class StoreStatsSchema(ma.Schema):
+    store_id = ma.fields.Integer(metadata={"example": 12})
+    claimed = ma.fields.Integer(metadata={"example": 40})
+    redeemed = ma.fields.Integer(metadata={"example": 22})
+
+
+class CampaignStatsSchema(ma.Schema):
+    campaign_id = ma.fields.Integer(metadata={"example": 41})
+    claimed = ma.fields.Integer(metadata={"example": 380})
+    redeemed = ma.fields.Integer(metadata={"example": 150})
+    held = ma.fields.Integer(metadata={"example": 3})
+    expired = ma.fields.Integer(metadata={"example": 12})
+    unused = ma.fields.Integer(metadata={"example": 215})
+    remaining = ma.fields.Integer(metadata={"example": 120})
+    redemption_rate = ma.fields.Float(metadata={"example": 0.3947})
+    discount_cents = ma.fields.Integer(metadata={"example": 750000})
+    budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    spent_cents = ma.fields.Integer(metadata={"example": 0})
+    per_store = ma.fields.List(ma.fields.Nested(StoreStatsSchema))
+
+
+class NearbyArgsSchema(PageArgsSchema):
+    lat = lat_field(required=True)
+    lng = lng_field(required=True)
+    radius = radius_field(2000)
+    accuracy_m = ma.fields.Integer(
+        load_default=0, validate=validate.Range(0, 10_000), metadata={"example": 25}
+    )
+
+
+class NearStoreSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 12})
+    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+
+
+class NearbyCampaignSchema(ma.Schema):
+    campaign = ma.fields.Nested(CampaignSummarySchema)
+    store = ma.fields.Nested(NearStoreSchema, metadata={"description": "The nearest store"})
+    distance_m = ma.fields.Integer(metadata={"example": 180})
+
+
+NearbyPageSchema = page_schema(NearbyCampaignSchema, "NearbyCampaignPage")
+
+
+class ClaimSchema(ma.Schema):
+    lat = lat_field(load_default=None, allow_none=True)
+    lng = lng_field(load_default=None, allow_none=True)
+    accuracy_m = ma.fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 10_000),
+        metadata={
+            "example": 25,
+            "description": f"The fix's accuracy; widens a geofence by at most {ACCURACY_CAP_M} m",
+        },
+    )
+
+    @ma.validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            raise ma.ValidationError("Give lat and lng together.", "lat")
+
+
+class CouponSchema(ma.Schema):
+    """A coupon in the wallet; `state` is exact at read time (expired once past `expires_at`)."""
+
+    id = ma.fields.Integer(metadata={"example": 9001})
+    campaign = ma.fields.Nested(CampaignSummarySchema)
+    state = ma.fields.String(attribute="current_state", metadata={"example": "unused"})
+    amount_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    claimed_at = ma.fields.DateTime()
+    valid_from = ma.fields.DateTime(allow_none=True)
+    expires_at = ma.fields.DateTime()
+    claim_store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
+    reservation_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    redeemed_at = ma.fields.DateTime(allow_none=True)
+    redeemed_store_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+
+
+class CouponDetailSchema(CouponSchema):
+    code = ma.fields.String(
+        metadata={"example": "7KQM-4XRT-9PLC-2HWN", "description": "Shown (or as a QR) at the till"}
+    )
+
+
+class WalletArgsSchema(PageArgsSchema):
+    state = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(COUPON_STATES),
+        metadata={"example": "unused"},
+    )
+
+
+WalletPageSchema = page_schema(CouponSchema, "WalletPage")
+
+
+class BasketItemSchema(ma.Schema):
+    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 301})
+    amount_cents = cents(12000, required=True)
+
+
+class RedeemSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[0-9A-Za-z-]{4,24}$"),
+        metadata={"example": "7KQM-4XRT-9PLC-2HWN"},
+    )
+    basket_cents = cents(32000, required=True)
+    currency = ma.fields.String(
+        load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
+    )
+    items = ma.fields.List(
+        ma.fields.Nested(BasketItemSchema),
+        load_default=None,
+        validate=validate.Length(1, 200),
+        metadata={"description": "Needed when the campaign is limited to some SKUs"},
+    )
+
+    @ma.validates_schema
+    def _items_within_basket(self, data, **kwargs):
+        items = data.get("items") or ()
+        if sum(item["amount_cents"] for item in items) > data.get("basket_cents", 0):
+            raise ma.ValidationError("Items add up to more than basket_cents.", "items")
+
+
+class RedemptionSchema(ma.Schema):
+    coupon_id = ma.fields.Integer(attribute="id", metadata={"example": 9001})
+    campaign_id = ma.fields.Integer(metadata={"example": 41})
+    state = ma.fields.String(attribute="current_state", metadata={"example": "used"})
+    basket_cents = ma.fields.Integer(allow_none=True, metadata={"example": 32000})
+    discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    total_cents = ma.fields.Function(
+        lambda c: None if c.basket_cents is None else c.basket_cents - c.discount_cents,
+        metadata={"example": 27000},
+    )
+    redeemed_at = ma.fields.DateTime(allow_none=True)
+    redeemed_store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
+    voided_at = ma.fields.DateTime(allow_none=True)
+    void_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+
+
+class VoidSchema(ma.Schema):
+    reason = ma.fields.String(
+        required=True, validate=validate.Length(1, 200), metadata={"example": "Till error"}
+    )

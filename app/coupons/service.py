@@ -1,0 +1,312 @@
+"""Coupon campaigns: the merchant's rules and stats, and what a shopper can claim nearby."""
+
+from sqlalchemy import Float, and_, cast, func, select, tuple_
+from sqlalchemy.orm import Session
+
+from app.catalog.models import Sku
+from app.coupons.models import (
+    Coupon,
+    CouponCampaign,
+    CouponUserClaims,
+    claimable_now,
+    geofence_reach,
+    in_store_scope,
+    sql_now,
+)
+from app.errors import Conflict, Invalid, NotFound
+from app.geo import point_ewkt
+from app.pagination import decode_cursor, encode_cursor, page_by_id
+from app.stores.models import Store
+
+# Fields a merchant may still change once shoppers hold coupons, and those that may only grow:
+# everything else (kind, value, scope, fence...) is part of what the shopper was promised.
+SAFE_AFTER_CLAIMS = frozenset(
+    {"title", "description", "total_qty", "per_user_limit", "claim_ends_at", "valid_to"}
+    | {"budget_cents", "daily_quota_per_store"}
+)
+ONLY_UP = frozenset(SAFE_AFTER_CLAIMS - {"title", "description"})
+KIND_FIELDS = {
+    "amount_off": ("value_cents",),
+    "percent_off": ("percent_off",),
+    "red_packet": ("red_packet_min_cents", "red_packet_max_cents", "budget_cents"),
+}
+NEAR_STORES = 200  # nearby looks at this many nearest stores at most (KNN over the GiST index)
+TRANSITIONS = {"pause": ("active", "paused"), "resume": ("paused", "active")}
+
+
+def _check_kind(values: dict) -> None:
+    kind = values["kind"]
+    for name, fields in KIND_FIELDS.items():
+        for field in fields:
+            if name == kind and values.get(field) is None:
+                raise Invalid(field, f"Required for a {kind} campaign.")
+            if name != kind and values.get(field) is not None and field not in KIND_FIELDS[kind]:
+                raise Invalid(field, f"Only for a {name} campaign.")
+    if kind != "percent_off" and values.get("max_discount_cents") is not None:
+        raise Invalid("max_discount_cents", "Only for a percent_off campaign.")
+    low, high = values.get("red_packet_min_cents"), values.get("red_packet_max_cents")
+    if kind == "red_packet" and not 1 <= low <= high:
+        raise Invalid("red_packet_min_cents", "Must be at least 1 and at most the maximum.")
+
+
+def _check_windows(values: dict) -> None:
+    if values["claim_starts_at"] >= values["claim_ends_at"]:
+        raise Invalid("claim_ends_at", "Must be after claim_starts_at.")
+    valid_to, days = values.get("valid_to"), values.get("valid_days_after_claim")
+    if (valid_to is None) == (days is None):
+        raise Invalid("valid_to", "Give either valid_to or valid_days_after_claim.")
+    if valid_to is None:
+        if values.get("valid_from") is not None:
+            raise Invalid("valid_from", "Only with valid_to.")
+        return
+    if values.get("valid_from") is not None and values["valid_from"] >= valid_to:
+        raise Invalid("valid_to", "Must be after valid_from.")
+    if valid_to <= values["claim_starts_at"]:
+        raise Invalid("valid_to", "Coupons would expire before they can be claimed.")
+
+
+def _check_scope(session: Session, merchant_id: int, values: dict) -> None:
+    for field, model, kind in (("store_ids", Store, "stores"), ("sku_ids", Sku, "catalog")):
+        wanted = set(values.get(field) or ())
+        if not wanted:
+            continue
+        found = set(
+            session.scalars(
+                select(model.id).where(model.merchant_id == merchant_id, model.id.in_(wanted))
+            )
+        )
+        if missing := sorted(wanted - found):
+            raise NotFound(f"{field}: not found: {missing}.", type=f"{kind}.not_found")
+
+
+def check_campaign(*, session: Session, merchant_id: int, values: dict) -> None:
+    """Refuse impossible campaigns: mixed kinds, reversed windows, other merchants' stores/SKUs."""
+    _check_kind(values)
+    _check_windows(values)
+    _check_scope(session, merchant_id, values)
+
+
+def create_campaign(*, session: Session, merchant_id: int, data: dict) -> CouponCampaign:
+    """A new, active campaign."""
+    check_campaign(session=session, merchant_id=merchant_id, values=data)
+    campaign = CouponCampaign(merchant_id=merchant_id, claimed_qty=0, spent_cents=0, **data)
+    session.add(campaign)
+    session.flush()  # the id (and server defaults) for the response
+    return campaign
+
+
+def get_campaign(
+    *, session: Session, merchant_id: int, campaign_id: int, lock: bool = False
+) -> CouponCampaign:
+    """One of the merchant's campaigns; other merchants' are 404."""
+    query = select(CouponCampaign).where(
+        CouponCampaign.id == campaign_id, CouponCampaign.merchant_id == merchant_id
+    )
+    campaign = session.scalar(query.with_for_update() if lock else query)
+    if campaign is None:
+        raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
+    return campaign
+
+
+def list_campaigns(
+    *, session: Session, merchant_id: int, state: str | None, limit: int, cursor: str | None
+) -> tuple[list[CouponCampaign], str | None]:
+    """The merchant's campaigns, newest first."""
+    query = select(CouponCampaign).where(CouponCampaign.merchant_id == merchant_id)
+    if state:
+        query = query.where(CouponCampaign.state == state)
+    return page_by_id(
+        session,
+        query,
+        id_column=CouponCampaign.id,
+        kind="coupons.campaigns",
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def _check_safe(campaign: CouponCampaign, changes: dict) -> None:
+    for field, value in changes.items():
+        old = getattr(campaign, field)
+        if value == old:
+            continue
+        if field not in SAFE_AFTER_CLAIMS:
+            raise Conflict(
+                f"{field} cannot change once coupons are claimed.",
+                type="coupons.campaign_locked",
+                errors={field: ["Cannot change once coupons are claimed."]},
+            )
+        if field in ONLY_UP and (value is None or (old is not None and value < old)):
+            raise Conflict(
+                f"{field} can only grow once coupons are claimed.",
+                type="coupons.campaign_locked",
+                errors={field: ["Can only grow once coupons are claimed."]},
+            )
+
+
+CAMPAIGN_FIELDS = (
+    "kind",
+    "claim_starts_at",
+    "claim_ends_at",
+    "valid_from",
+    "valid_to",
+    "valid_days_after_claim",
+    *{field for fields in KIND_FIELDS.values() for field in fields},
+    "max_discount_cents",
+)
+
+
+def update_campaign(
+    *, session: Session, merchant_id: int, campaign_id: int, changes: dict
+) -> CouponCampaign:
+    """Change a campaign; once claimed, only safe changes (raise totals, extend windows)."""
+    campaign = get_campaign(
+        session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
+    )
+    if campaign.state == "ended":
+        raise Conflict("The campaign has ended.", type="coupons.campaign_ended")
+    if campaign.claimed_qty:
+        _check_safe(campaign, changes)
+    merged = {field: getattr(campaign, field) for field in CAMPAIGN_FIELDS} | changes
+    check_campaign(session=session, merchant_id=merchant_id, values=merged)
+    for field, value in changes.items():
+        setattr(campaign, field, value)
+    return campaign
+
+
+def change_campaign_state(
+    *, session: Session, merchant_id: int, campaign_id: int, action: str
+) -> CouponCampaign:
+    """Pause, resume or end a campaign (ending is for good)."""
+    campaign = get_campaign(
+        session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
+    )
+    if action == "end" and campaign.state != "ended":
+        campaign.state, campaign.ended_at = "ended", sql_now()
+    elif action in TRANSITIONS and campaign.state == TRANSITIONS[action][0]:
+        campaign.state = TRANSITIONS[action][1]
+    else:
+        raise Conflict(
+            f"Cannot {action} a campaign that is {campaign.state}.",
+            type="coupons.bad_transition",
+        )
+    session.flush()  # the new state and ended_at, read back for the response
+    session.refresh(campaign)
+    return campaign
+
+
+def campaign_stats(*, session: Session, merchant_id: int, campaign_id: int) -> dict:
+    """Claimed, redeemed, expired, remaining, redemption rate, per store."""
+    campaign = get_campaign(session=session, merchant_id=merchant_id, campaign_id=campaign_id)
+    c = Coupon
+    expired = and_(c.state == "unused", c.expires_at <= sql_now())
+    counts = session.execute(
+        select(
+            func.count().filter(c.state == "used").label("redeemed"),
+            func.count().filter(c.state == "held").label("held"),
+            func.count().filter(expired).label("expired"),
+            func.coalesce(func.sum(c.discount_cents), 0).label("discount_cents"),
+        ).where(c.campaign_id == campaign_id)
+    ).one()
+    claimed = campaign.claimed_qty
+    return {
+        "campaign_id": campaign.id,
+        "claimed": claimed,
+        **counts._asdict(),
+        "unused": claimed - counts.redeemed - counts.held - counts.expired,
+        "remaining": campaign.total_qty - claimed,
+        "redemption_rate": round(counts.redeemed / claimed, 4) if claimed else 0.0,
+        "budget_cents": campaign.budget_cents,
+        "spent_cents": campaign.spent_cents,
+        "per_store": _per_store(session, campaign_id),
+    }
+
+
+def _per_store(session: Session, campaign_id: int) -> list[dict]:
+    stores: dict[int, dict] = {}
+    for column, key in ((Coupon.claim_store_id, "claimed"), (Coupon.redeemed_store_id, "redeemed")):
+        rows = session.execute(
+            select(column, func.count())
+            .where(Coupon.campaign_id == campaign_id, column.is_not(None))
+            .group_by(column)
+        )
+        for store_id, count in rows:
+            stores.setdefault(store_id, {"store_id": store_id, "claimed": 0, "redeemed": 0})
+            stores[store_id][key] = count
+    return sorted(stores.values(), key=lambda row: row["store_id"])
+
+
+# --- shopper side ------------------------------------------------------------------------------
+
+
+def _my_claims(session: Session, campaign_id, user_id: int):
+    return (
+        select(CouponUserClaims.claimed)
+        .where(CouponUserClaims.campaign_id == campaign_id, CouponUserClaims.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
+def get_public_campaign(*, session: Session, campaign_id: int, user_id: int | None):
+    """A campaign as a shopper sees it, with how many of it they hold when signed in."""
+    campaign = session.get(CouponCampaign, campaign_id)
+    if campaign is None:
+        raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
+    if user_id is not None:
+        campaign.my_claims = session.scalar(select(_my_claims(session, campaign_id, user_id))) or 0
+    return campaign
+
+
+def campaigns_near(
+    *,
+    session: Session,
+    lat: float,
+    lng: float,
+    radius_m: int,
+    accuracy_m: int,
+    user_id: int | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict], str | None]:
+    """Campaigns claimable here and now, nearest qualifying store first."""
+    here = func.ST_GeogFromText(point_ewkt(lat, lng))
+    near = (
+        select(Store.id, Store.merchant_id, Store.name, Store.location)
+        .where(Store.is_active, func.ST_DWithin(Store.location, here, radius_m))
+        .order_by(Store.location.op("<->")(here))
+        .limit(NEAR_STORES)
+        .subquery()
+    )
+    c = CouponCampaign
+    distance = cast(func.ST_Distance(near.c.location, here), Float).label("distance")
+    reach = geofence_reach(c.geofence_radius_m, accuracy_m)
+    conditions = [
+        claimable_now(),
+        in_store_scope(near.c.id),
+        func.coalesce(func.ST_DWithin(near.c.location, here, reach), True),
+    ]
+    if user_id is not None:
+        conditions.append(func.coalesce(_my_claims(session, c.id, user_id), 0) < c.per_user_limit)
+    best = (
+        select(c.id.label("campaign_id"), near.c.id.label("store_id"), near.c.name, distance)
+        .join_from(near, c, c.merchant_id == near.c.merchant_id)
+        .where(*conditions)
+        .distinct(c.id)
+        .order_by(c.id, distance)
+        .subquery()
+    )
+    query = select(CouponCampaign, best.c.store_id, best.c.name, best.c.distance).join(
+        best, best.c.campaign_id == CouponCampaign.id
+    )
+    if (after := decode_cursor("coupons.nearby", cursor)) is not None:
+        query = query.where(tuple_(best.c.distance, best.c.campaign_id) > tuple_(*after))
+    rows = session.execute(
+        query.order_by(best.c.distance, best.c.campaign_id).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    items = [
+        {"campaign": campaign, "store": {"id": store_id, "name": name}, "distance_m": round(dist)}
+        for campaign, store_id, name, dist in rows[:limit]
+    ]
+    last = rows[limit - 1] if more else None
+    return items, encode_cursor("coupons.nearby", [last.distance, last[0].id]) if more else None
