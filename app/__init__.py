@@ -47,6 +47,8 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_blp, auth_blp
     from app.catalog.routes import admin_catalog_blp, catalog_blp
     from app.coupons.routes import admin_coupons_blp, coupons_blp
+    from app.feed.admin_routes import admin_posts_blp
+    from app.feed.routes import feed_blp, media_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
@@ -59,6 +61,8 @@ def register_blueprints(app: Flask) -> None:
     for blp in (reservations_blp, admin_reservations_blp):
         api.register_blueprint(blp)
     for blp in (coupons_blp, admin_coupons_blp):
+        api.register_blueprint(blp)
+    for blp in (feed_blp, admin_posts_blp, media_blp):
         api.register_blueprint(blp)
 
 

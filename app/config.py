@@ -56,6 +56,9 @@ class Config:
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.ACCESS_LOG = os.environ.get("ACCESS_LOG", "1") != "0"
         self.MAX_CONTENT_LENGTH = _int("MAX_JSON_BYTES", 1024 * 1024)
+        # Image uploads (POST /v1/media) raise the body limit for that view only.
+        self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 10 * 1024 * 1024)
+        self.MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "var/media")
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
         self.ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)

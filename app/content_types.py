@@ -1,10 +1,15 @@
-"""Which request body media types a view takes: JSON unless it says otherwise (else 415)."""
+"""Which request bodies a view takes: JSON unless it says otherwise (else 415), and how large."""
+
+from functools import wraps
 
 from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.errors import Unsupported
 
 JSON_ONLY = ("application/json",)
+# Boundaries and part headers around an upload at its size limit.
+MULTIPART_SLACK = 64 * 1024
 
 
 def accepts(*media_types: str):
@@ -30,3 +35,21 @@ def require_accepted_body() -> None:
         mimetype.endswith("+json") and "application/json" in accepted
     ):
         raise Unsupported(f"Content-Type must be one of: {', '.join(accepted)}")
+
+
+def limit_body(config_key: str):
+    """Let one view take bodies up to `config[config_key]` bytes (plus multipart framing)
+    instead of the app-wide MAX_CONTENT_LENGTH; an announced larger body is refused unread."""
+
+    def decorate(func):
+        @wraps(func)
+        def wrapper(*args, **kwargs):
+            limit = current_app.config[config_key] + MULTIPART_SLACK
+            request.max_content_length = limit  # also caps bodies sent without a length
+            if request.content_length and request.content_length > limit:
+                raise RequestEntityTooLarge(f"At most {current_app.config[config_key]:,} bytes.")
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

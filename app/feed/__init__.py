@@ -1,0 +1,1 @@
+"""Posts, media, follows, likes, polls and votes, buyer shows, moderation."""

@@ -1,0 +1,236 @@
+"""Request and response shapes of posts, media, likes, polls, follows and the feed."""
+
+from datetime import UTC
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.feed.models import POST_KINDS
+from app.geo import lat_field, lng_field, radius_field
+from app.pagination import PageArgsSchema, page_schema
+
+ID = validate.Range(1, 2**62)
+STATUSES = ("draft", "scheduled", "published", "hidden")
+
+
+def _when(**kwargs) -> ma.fields.AwareDateTime:
+    """An RFC 3339 time; one without an offset is taken as UTC."""
+    return ma.fields.AwareDateTime(
+        default_timezone=UTC, metadata={"example": "2026-12-01T09:00:00Z"}, **kwargs
+    )
+
+
+# --- media ----------------------------------------------------------------------------------
+
+
+class UploadSchema(ma.Schema):
+    file = ma.fields.Raw(
+        required=True,
+        metadata={"type": "string", "format": "binary", "description": "JPEG, PNG or WebP"},
+    )
+
+
+class MediaSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 41})
+    url = ma.fields.String(metadata={"example": "/v1/media/files/3f/3fa2….jpg"})
+    thumb_url = ma.fields.String(metadata={"example": "/v1/media/files/3f/3fa2…-thumb.webp"})
+    content_type = ma.fields.String(metadata={"example": "image/jpeg"})
+    width = ma.fields.Integer(metadata={"example": 1600})
+    height = ma.fields.Integer(metadata={"example": 1200})
+
+
+# --- posts (admin) --------------------------------------------------------------------------
+
+
+class PollInputSchema(ma.Schema):
+    options = ma.fields.List(
+        ma.fields.String(validate=validate.Length(1, 80)),
+        validate=validate.Length(2, 10),
+        metadata={"example": ["Oolong", "Matcha"]},
+    )
+    max_choices = ma.fields.Integer(validate=validate.Range(1, 10), metadata={"example": 1})
+    closes_at = _when(allow_none=True)
+    hide_results_until_close = ma.fields.Boolean(metadata={"example": False})
+
+
+class PostUpdateSchema(ma.Schema):
+    title = ma.fields.String(
+        allow_none=True, validate=validate.Length(1, 200), metadata={"example": "New teas"}
+    )
+    body = ma.fields.String(
+        allow_none=True,
+        validate=validate.Length(max=10_000),
+        metadata={"example": "Three spring harvests arrived this week."},
+    )
+    image_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID), validate=validate.Length(max=9), metadata={"example": [41]}
+    )
+    video_url = ma.fields.Url(
+        allow_none=True,
+        schemes={"https"},
+        validate=validate.Length(max=2048),
+        metadata={"example": "https://video.example.com/v/123.mp4"},
+    )
+    cover_id = ma.fields.Integer(allow_none=True, validate=ID, metadata={"example": 42})
+    sku_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID), validate=validate.Length(max=20), metadata={"example": [7]}
+    )
+    store_id = ma.fields.Integer(allow_none=True, validate=ID, metadata={"example": 12})
+    cities = ma.fields.List(
+        ma.fields.String(validate=validate.Length(1, 80)),
+        validate=validate.Length(max=20),
+        metadata={"example": ["Taipei"]},
+    )
+    poll = ma.fields.Nested(PollInputSchema)
+
+
+class PostCreateSchema(PostUpdateSchema):
+    kind = ma.fields.String(
+        required=True, validate=validate.OneOf(POST_KINDS), metadata={"example": "article"}
+    )
+
+
+class PublishSchema(ma.Schema):
+    publish_at = _when(load_default=None)
+
+
+class HideSchema(ma.Schema):
+    reason = ma.fields.String(
+        load_default=None, validate=validate.Length(max=500), metadata={"example": "Outdated"}
+    )
+
+
+class AdminPostArgsSchema(PageArgsSchema):
+    status = ma.fields.String(
+        load_default=None, validate=validate.OneOf(STATUSES), metadata={"example": "draft"}
+    )
+
+
+# --- posts (readers) ------------------------------------------------------------------------
+
+
+class PollOptionSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 5})
+    label = ma.fields.String(metadata={"example": "Oolong"})
+    votes = ma.fields.Integer(allow_none=True, metadata={"example": 12})
+    percent = ma.fields.Float(allow_none=True, metadata={"example": 60.0})
+
+
+class PollSchema(ma.Schema):
+    max_choices = ma.fields.Integer(metadata={"example": 1})
+    closes_at = ma.fields.DateTime(allow_none=True)
+    closed = ma.fields.Boolean(metadata={"example": False})
+    results_visible = ma.fields.Boolean(metadata={"example": True})
+    voter_count = ma.fields.Integer(metadata={"example": 20})
+    my_choices = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": [5]})
+    options = ma.fields.List(ma.fields.Nested(PollOptionSchema))
+
+
+class PostMerchantSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 3})
+    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
+
+
+class PostStoreSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 12})
+    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+    city = ma.fields.String(metadata={"example": "Taipei"})
+
+
+class StockNearSchema(ma.Schema):
+    store = ma.fields.Dict(metadata={"example": {"id": 12, "name": "Xinyi", "city": "Taipei"}})
+    distance_m = ma.fields.Integer(metadata={"example": 640})
+    available = ma.fields.Integer(metadata={"example": 4})
+    reservable = ma.fields.Boolean(metadata={"example": True})
+
+
+class PostProductSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 7})
+    title = ma.fields.String(allow_none=True, metadata={"example": "250 g"})
+    product_title = ma.fields.String(metadata={"example": "Alishan oolong"})
+    price_cents = ma.fields.Integer(metadata={"example": 42000})
+    currency = ma.fields.String(metadata={"example": "TWD"})
+    nearest_store = ma.fields.Nested(StockNearSchema, allow_none=True)
+
+
+class PostSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 101})
+    merchant = ma.fields.Nested(PostMerchantSchema)
+    kind = ma.fields.String(metadata={"example": "article"})
+    title = ma.fields.String(allow_none=True, metadata={"example": "New teas"})
+    body = ma.fields.String(allow_none=True, metadata={"example": "Three spring harvests…"})
+    images = ma.fields.List(ma.fields.Nested(MediaSchema))
+    video_url = ma.fields.String(allow_none=True)
+    cover = ma.fields.Nested(MediaSchema, allow_none=True)
+    sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
+    products = ma.fields.List(ma.fields.Nested(PostProductSchema))
+    store = ma.fields.Nested(PostStoreSchema, allow_none=True)
+    cities = ma.fields.List(ma.fields.String(), metadata={"example": ["taipei"]})
+    published_at = ma.fields.DateTime(allow_none=True)
+    like_count = ma.fields.Integer(metadata={"example": 12})
+    liked_by_me = ma.fields.Boolean(metadata={"example": False})
+    distance_m = ma.fields.Integer(allow_none=True, metadata={"example": 640})
+    poll = ma.fields.Nested(PollSchema, allow_none=True)
+
+
+class AdminPostSchema(PostSchema):
+    state = ma.fields.String(metadata={"example": "published"})
+    status = ma.fields.String(metadata={"example": "scheduled"})
+    publish_at = ma.fields.DateTime(allow_none=True)
+    hidden_reason = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+PostPageSchema = page_schema(PostSchema, "PostPageSchema")
+AdminPostPageSchema = page_schema(AdminPostSchema, "AdminPostPageSchema")
+
+
+class FeedArgsSchema(PageArgsSchema):
+    lat = lat_field(load_default=None)
+    lng = lng_field(load_default=None)
+    radius = radius_field(5000)
+    sort = ma.fields.String(
+        load_default="latest",
+        validate=validate.OneOf(("latest", "hot")),
+        metadata={"example": "hot"},
+    )
+
+    @ma.validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            raise ma.ValidationError("Give lat and lng together.", "lat")
+
+
+# --- reactions ------------------------------------------------------------------------------
+
+
+class LikeSchema(ma.Schema):
+    post_id = ma.fields.Integer(metadata={"example": 101})
+    liked = ma.fields.Boolean(metadata={"example": True})
+    like_count = ma.fields.Integer(metadata={"example": 13})
+
+
+class VoteSchema(ma.Schema):
+    option_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        required=True,
+        validate=validate.Length(1, 10),
+        metadata={"example": [5]},
+    )
+
+
+class FollowSchema(ma.Schema):
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    following = ma.fields.Boolean(metadata={"example": True})
+    follower_count = ma.fields.Integer(metadata={"example": 1200})
+
+
+class FollowedMerchantSchema(ma.Schema):
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
+    follower_count = ma.fields.Integer(metadata={"example": 1200})
+    followed_at = ma.fields.DateTime()
+
+
+FollowPageSchema = page_schema(FollowedMerchantSchema, "FollowPageSchema")

@@ -1,0 +1,220 @@
+"""Reading the feed: who sees which post, paging, hot ranking, drafts and hidden posts."""
+
+from datetime import timedelta
+
+import pytest
+
+from app.feed.models import Follow
+from app.inventory.models import Stock
+from tests import factories
+from tests import factories_feed as ff
+
+NEAR = (25.0340, 121.5650)  # ~120 m from ff.TAIPEI
+KAOHSIUNG = (22.6273, 120.3014)
+
+
+def feed(client, caller=None, at=NEAR, **params):
+    if at is not None:
+        params.update(lat=at[0], lng=at[1])
+    resp = client.get("/v1/feed", query_string=params, headers=caller.headers if caller else {})
+    assert resp.status_code == 200, resp.get_json()
+    return resp.get_json()
+
+
+def ids(page) -> list[int]:
+    return [item["id"] for item in page["items"]]
+
+
+def follow(session, shopper, merchant):
+    session.add(Follow(user_id=shopper.id, merchant_id=merchant.id))
+    session.commit()
+
+
+def test_followers_get_untargeted_posts_others_do_not(client, session, merchant, make_shopper):
+    fan, stranger = make_shopper(), make_shopper()
+    follow(session, fan, merchant)
+    post = ff.post(session, merchant=merchant)
+    session.commit()
+    assert ids(feed(client, fan)) == [post.id]
+    assert ids(feed(client, stranger)) == []
+    assert ids(feed(client, None)) == []
+
+
+def test_store_local_posts_reach_readers_near_the_store_only(
+    client, session, merchant, make_shopper
+):
+    store = ff.store(session, merchant=merchant)
+    post = ff.post(session, merchant=merchant, store_id=store.id)
+    session.commit()
+    fan_far_away = make_shopper()
+    follow(session, fan_far_away, merchant)
+    page = feed(client, None)
+    assert ids(page) == [post.id]
+    assert 50 < page["items"][0]["distance_m"] < 250
+    assert page["items"][0]["store"]["id"] == store.id
+    assert ids(feed(client, fan_far_away, at=KAOHSIUNG)) == []
+    assert ids(feed(client, None, radius=50)) == []
+
+
+def test_city_posts_reach_readers_whose_nearest_store_is_in_that_city(client, session, merchant):
+    ff.store(session, merchant=factories.merchant(session), city="Taipei")
+    ff.store(session, merchant=merchant, at=KAOHSIUNG, city="Kaohsiung")
+    taipei = ff.post(session, merchant=merchant, cities=["TAIPEI"])
+    ff.post(session, merchant=merchant, cities=["Kaohsiung"])
+    session.commit()
+    assert ids(feed(client, None, at=(25.05, 121.55))) == [taipei.id]
+    assert ids(feed(client, None, at=(0.0, 0.0))) == []  # no store within 20 km: no city
+
+
+def test_drafts_scheduled_and_hidden_posts_are_invisible(client, session, merchant, shopper):
+    follow(session, shopper, merchant)
+    live = ff.post(session, merchant=merchant)
+    draft = ff.post(session, merchant=merchant, state="draft")
+    scheduled = ff.post(session, merchant=merchant, ago=-timedelta(hours=1))
+    hidden = ff.post(session, merchant=merchant, state="hidden")
+    session.commit()
+    assert ids(feed(client, shopper)) == [live.id]
+    page = client.get(f"/v1/merchants/{merchant.id}/posts", headers=shopper.headers).get_json()
+    assert ids(page) == [live.id]
+    for post in (draft, scheduled, hidden):
+        assert client.get(f"/v1/posts/{post.id}").status_code == 404
+        resp = client.put(f"/v1/posts/{post.id}/like", headers=shopper.headers)
+        assert resp.status_code == 404
+    assert client.get(f"/v1/posts/{live.id}").status_code == 200
+
+
+def test_a_scheduled_post_appears_once_its_time_has_come(client, session, merchant, shopper):
+    follow(session, shopper, merchant)
+    post = ff.post(session, merchant=merchant, ago=-timedelta(seconds=2))
+    session.commit()
+    assert ids(feed(client, shopper)) == []
+    post.publish_at -= timedelta(seconds=3)
+    session.commit()
+    assert ids(feed(client, shopper)) == [post.id]
+
+
+def test_the_feed_pages_newest_first_without_repeats(client, session, merchant, shopper):
+    follow(session, shopper, merchant)
+    posts = [ff.post(session, merchant=merchant, ago=timedelta(minutes=m)) for m in range(5)]
+    session.commit()
+    seen, cursor = [], None
+    while True:
+        page = feed(client, shopper, limit=2, **({"cursor": cursor} if cursor else {}))
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [p.id for p in posts]
+
+
+def test_hot_ranks_likes_against_age_and_distance(client, session, merchant, make_shopper):
+    reader = make_shopper()
+    follow(session, reader, merchant)
+    near = ff.store(session, merchant=merchant)
+    far = ff.store(session, merchant=merchant, at=(25.0700, 121.5654))  # ~4 km away
+    newest = ff.post(session, merchant=merchant, ago=timedelta(minutes=1))
+    liked = ff.post(session, merchant=merchant, ago=timedelta(hours=3))
+    liked.like_count = 40
+    local_near = ff.post(session, merchant=merchant, store_id=near.id, ago=timedelta(hours=2))
+    local_far = ff.post(session, merchant=merchant, store_id=far.id, ago=timedelta(hours=2))
+    ff.post(session, merchant=merchant, ago=timedelta(days=20))  # outside the hot window
+    session.commit()
+    order = ids(feed(client, reader, sort="hot"))
+    assert order[0] == liked.id
+    assert order.index(local_near.id) < order.index(local_far.id)
+    assert set(order) == {newest.id, liked.id, local_near.id, local_far.id}
+    first = feed(client, reader, sort="hot", limit=2)
+    rest = feed(client, reader, sort="hot", limit=10, cursor=first["next_cursor"])
+    assert ids(first) + ids(rest) == order
+
+
+def test_liked_by_me_is_per_reader(client, session, merchant, make_shopper):
+    me, other = make_shopper(), make_shopper()
+    for reader in (me, other):
+        follow(session, reader, merchant)
+    post = ff.post(session, merchant=merchant)
+    session.commit()
+    client.put(f"/v1/posts/{post.id}/like", headers=me.headers)
+    assert feed(client, me)["items"][0]["liked_by_me"] is True
+    assert feed(client, other)["items"][0]["liked_by_me"] is False
+    assert feed(client, other)["items"][0]["like_count"] == 1
+
+
+def test_the_merchant_page_shows_targeted_posts_too(client, session, merchant):
+    store = ff.store(session, merchant=merchant)
+    posts = [
+        ff.post(session, merchant=merchant, ago=timedelta(minutes=3)),
+        ff.post(session, merchant=merchant, store_id=store.id, ago=timedelta(minutes=2)),
+        ff.post(session, merchant=merchant, cities=["Tainan"], ago=timedelta(minutes=1)),
+    ]
+    ff.post(session, merchant=factories.merchant(session))
+    session.commit()
+    first = client.get(f"/v1/merchants/{merchant.id}/posts?limit=2").get_json()
+    rest = client.get(
+        f"/v1/merchants/{merchant.id}/posts?limit=2&cursor={first['next_cursor']}"
+    ).get_json()
+    assert ids(first) + ids(rest) == [p.id for p in reversed(posts)]
+    assert rest["next_cursor"] is None
+    assert client.get("/v1/merchants/999999/posts").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lat": 25.0},
+        {"lat": 91, "lng": 0},
+        {"lat": 0, "lng": 181},
+        {"lat": "nan", "lng": 0},
+        {"sort": "random"},
+        {"limit": 0},
+        {"cursor": "forged"},
+        {"radius": 50_001},
+    ],
+)
+def test_bad_feed_parameters_are_422(client, params):
+    resp = client.get("/v1/feed", query_string=params)
+    assert resp.status_code == 422
+    assert resp.mimetype == "application/problem+json"
+
+
+def test_a_cursor_of_another_list_is_refused(client, session, merchant, shopper):
+    follow(session, shopper, merchant)
+    for _ in range(3):
+        ff.post(session, merchant=merchant)
+    session.commit()
+    cursor = client.get(f"/v1/merchants/{merchant.id}/posts?limit=1").get_json()["next_cursor"]
+    resp = client.get("/v1/feed", query_string={"cursor": cursor}, headers=shopper.headers)
+    assert resp.status_code == 422
+
+
+def test_product_posts_show_price_and_the_nearest_store_with_stock(client, session, merchant):
+    near_empty = ff.store(session, merchant=merchant)
+    stocked = ff.store(session, merchant=merchant, at=(25.0400, 121.5654))  # ~780 m
+    sku = ff.sku(session, merchant=merchant, price_cents=42000)
+    session.add_all(
+        [
+            Stock(
+                store_id=near_empty.id,
+                sku_id=sku.id,
+                merchant_id=merchant.id,
+                channel="shared",
+                on_hand=0,
+            ),
+            Stock(
+                store_id=stocked.id,
+                sku_id=sku.id,
+                merchant_id=merchant.id,
+                channel="shared",
+                on_hand=3,
+            ),
+        ]
+    )
+    post = ff.post(session, merchant=merchant, kind="product", store_id=near_empty.id)
+    post.sku_ids = [sku.id]
+    session.commit()
+    product = feed(client, None)["items"][0]["products"][0]
+    assert (product["sku_id"], product["price_cents"]) == (sku.id, 42000)
+    assert product["nearest_store"]["store"]["id"] == stocked.id
+    assert product["nearest_store"]["available"] == 3
+    detail = client.get(f"/v1/posts/{post.id}").get_json()["products"][0]
+    assert detail["nearest_store"] is None  # no position given
