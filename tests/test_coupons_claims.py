@@ -241,6 +241,23 @@ def test_fence_counts_only_the_campaigns_active_stores(client, session, merchant
     assert resp.get_json()["distance_m"] == pytest.approx(2000, abs=1)
 
 
+def test_quota_without_any_active_store_fails_closed(client, session, merchant, shopper):
+    fc.store(session, merchant=merchant, is_active=False)
+    c = fc.campaign(session, merchant=merchant, daily_quota_per_store=5)
+    session.commit()
+    resp = claim(client, shopper, c.id, lat=LAT, lng=LNG)
+    assert (resp.status_code, resp.get_json()["type"]) == (409, "coupons.too_far")
+    assert resp.get_json().get("distance_m") is None
+
+
+def test_an_ended_campaign_says_ended_even_from_far_away(client, session, merchant, shopper):
+    fc.store(session, merchant=merchant)
+    c = fc.campaign(session, merchant=merchant, geofence_radius_m=100, state="ended")
+    session.commit()
+    resp = claim(client, shopper, c.id, lat=LAT + 1, lng=LNG)
+    assert resp.get_json()["type"] == "coupons.ended"
+
+
 def test_geofenced_claim_without_coordinates_is_422(client, session, merchant, shopper):
     fc.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, geofence_radius_m=300)

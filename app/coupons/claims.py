@@ -53,26 +53,32 @@ def _nearest_store(session: Session, campaign: CouponCampaign, here, within=None
     return session.execute(query.order_by(Store.location.op("<->")(here)).limit(1)).first()
 
 
+def _require_position(campaign: CouponCampaign, lat: float | None) -> None:
+    if lat is None and (campaign.geofence_radius_m is not None or campaign.daily_quota_per_store):
+        raise Invalid("lat", "Required: this campaign is claimed near its stores.")
+
+
+def _too_far(session: Session, campaign: CouponCampaign, here) -> Conflict:
+    nearest = _nearest_store(session, campaign, here)
+    return Conflict(
+        "Too far from the campaign's stores.",
+        type="coupons.too_far",
+        distance_m=round(nearest.distance) if nearest else None,
+        radius_m=campaign.geofence_radius_m,
+    )
+
+
 def _claim_store(session, campaign: CouponCampaign, lat, lng, accuracy_m: int):
-    """The store a claim counts for: the nearest in scope; inside the fence when there is one."""
-    fenced = campaign.geofence_radius_m is not None
+    """The store a claim counts for: the nearest in scope; inside the fence when there is one.
+    Fails closed: no store in scope (or none active) is "too far" for a fence or a daily quota."""
     if lat is None:
-        if fenced or campaign.daily_quota_per_store:
-            raise Invalid("lat", "Required: this campaign is claimed near its stores.")
         return None
     here = func.ST_GeogFromText(point_ewkt(lat, lng))
-    if not fenced:
-        return _nearest_store(session, campaign, here)
-    reach = geofence_reach(campaign.geofence_radius_m, accuracy_m)
-    store = _nearest_store(session, campaign, here, within=reach)
-    if store is None:  # fail closed: no store in scope at all is "too far" too
-        nearest = _nearest_store(session, campaign, here)
-        raise Conflict(
-            "Too far from the campaign's stores.",
-            type="coupons.too_far",
-            distance_m=round(nearest.distance) if nearest else None,
-            radius_m=campaign.geofence_radius_m,
-        )
+    fence = campaign.geofence_radius_m
+    within = None if fence is None else geofence_reach(fence, accuracy_m)
+    store = _nearest_store(session, campaign, here, within=within)
+    if store is None and (fence is not None or campaign.daily_quota_per_store):
+        raise _too_far(session, campaign, here)
     return store
 
 
@@ -184,8 +190,11 @@ def claim_coupon(
 ) -> Coupon:
     """A coupon of the campaign into the user's wallet, if every limit allows it."""
     campaign = _campaign(session, campaign_id)
-    store = _claim_store(session, campaign, lat, lng, accuracy_m)
+    _require_position(campaign, lat)
+    # The campaign row first (its lock orders concurrent claims), so "ended" or "sold out" is
+    # said before "too far"; any later refusal rolls the whole claim back.
     terms, amount = _take_one(session, campaign)
+    store = _claim_store(session, campaign, lat, lng, accuracy_m)
     _count_user(session, campaign.id, user_id, terms.per_user_limit)
     if terms.daily_quota_per_store:
         _count_store_day(session, campaign.id, store, terms.daily_quota_per_store)
