@@ -1,6 +1,17 @@
 """Store endpoints: shopper reads and merchant admin."""
 
+import datetime as dt
+
+from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
+
+from app.accounts.permissions import StaffContext, staff_required
+from app.errors import Forbidden, Invalid
+from app.extensions import db
+from app.pagination import decode_cursor, encode_cursor
+from app.stores import schemas, search
+from app.stores import service as stores_service
 
 stores_blp = Blueprint(
     "stores", __name__, url_prefix="/v1", description="Nearby stores, store detail and the map"
@@ -8,3 +19,191 @@ stores_blp = Blueprint(
 admin_stores_blp = Blueprint(
     "admin: stores", __name__, url_prefix="/v1/admin", description="Stores of the merchant"
 )
+EDITORS = ("owner", "operator")
+HOURS_EDITORS = ("owner", "operator", "store_manager")
+
+
+def now() -> dt.datetime:
+    """The current moment; tests set app.config["CLOCK"] to a function to fix it (no sleeping)."""
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock else dt.datetime.now(dt.UTC)
+
+
+def _json(body: dict):
+    # The hot reads build plain dicts (see app/stores/search.py): skip the schema dump; the
+    # schema on @response documents the shape.
+    return current_app.json.response(body)
+
+
+@stores_blp.route("/stores/nearby")
+class NearbyStores(MethodView):
+    @stores_blp.arguments(schemas.NearbyArgsSchema, location="query")
+    @stores_blp.response(200, schemas.NearbyPageSchema)
+    def get(self, args):
+        """Stores near a point, nearest first (no sign-in needed)."""
+        filters = {key: args.pop(key) for key in ("open_now", "pickup", "merchant_id", "q")}
+        return _json(search.stores_near(session=db.session, filters=filters, now=now(), **args))
+
+
+@stores_blp.route("/stores/map")
+class StoresMap(MethodView):
+    @stores_blp.arguments(schemas.MapArgsSchema, location="query")
+    @stores_blp.response(200, schemas.FeatureCollectionSchema)
+    def get(self, args):
+        """Stores in a lng/lat box as GeoJSON (at most 500; `truncated` says when more)."""
+        bbox = args.pop("bbox")
+        return _json(search.stores_in_bbox(session=db.session, bbox=bbox, filters=args, now=now()))
+
+
+@stores_blp.route("/stores/<int:store_id>")
+class StoreDetail(MethodView):
+    @stores_blp.response(200, schemas.StoreDetailSchema)
+    @stores_blp.alt_response(304, description="Not modified (If-None-Match)")
+    def get(self, store_id):
+        """One store with this week's hours and today's exception."""
+        response = _json(search.store_detail(session=db.session, store_id=store_id, now=now()))
+        response.add_etag()
+        return response.make_conditional(request)
+
+
+@admin_stores_blp.route("/stores")
+class AdminStores(MethodView):
+    @staff_required()
+    @admin_stores_blp.arguments(schemas.AdminListArgsSchema, location="query")
+    @admin_stores_blp.response(200, schemas.StorePageSchema)
+    def get(self, args, staff: StaffContext):
+        """The merchant's stores (store managers: their own), by id."""
+        stores, last_id = stores_service.list_stores(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_ids=staff.store_ids if staff.role == "store_manager" else None,
+            after_id=decode_cursor("stores.admin", args["cursor"]),
+            limit=args["limit"],
+            include_inactive=args["include_inactive"],
+        )
+        cursor = encode_cursor("stores.admin", last_id) if last_id else None
+        return {"items": stores, "next_cursor": cursor}
+
+    @staff_required(*EDITORS)
+    @admin_stores_blp.arguments(schemas.StoreCreateSchema)
+    @admin_stores_blp.response(201, schemas.StoreSchema)
+    def post(self, data, staff: StaffContext):
+        """Create a store (owners, operators)."""
+        store = stores_service.create_store(
+            session=db.session, merchant_id=staff.merchant_id, data=data
+        )
+        db.session.commit()
+        return store
+
+
+@admin_stores_blp.route("/stores:import")
+class AdminStoresImport(MethodView):
+    @staff_required(*EDITORS)
+    @admin_stores_blp.arguments(schemas.StoreImportSchema)
+    @admin_stores_blp.response(200, schemas.ImportResultSchema)
+    def post(self, data, staff: StaffContext):
+        """Create or update (by code) up to 1000 stores; any bad row and nothing is written."""
+        result = stores_service.import_stores(
+            session=db.session, merchant_id=staff.merchant_id, rows=data["stores"]
+        )
+        db.session.commit()
+        return result
+
+
+def _require_manager_fields(staff: StaffContext, changes: dict) -> None:
+    extra = sorted(set(changes) - stores_service.MANAGER_FIELDS)
+    if staff.role == "store_manager" and extra:
+        raise Forbidden(
+            f"Store managers may change only hours and pickup settings, not: {', '.join(extra)}.",
+            type="stores.field_forbidden",
+        )
+
+
+@admin_stores_blp.route("/stores/<int:store_id>")
+class AdminStore(MethodView):
+    @staff_required()
+    @admin_stores_blp.response(200, schemas.StoreSchema)
+    def get(self, store_id, staff: StaffContext):
+        """One store of the merchant."""
+        staff.require_store(store_id)
+        return stores_service.get_store(
+            session=db.session, merchant_id=staff.merchant_id, store_id=store_id
+        )
+
+    @staff_required(*HOURS_EDITORS)
+    @admin_stores_blp.arguments(schemas.StoreUpdateSchema)
+    @admin_stores_blp.response(200, schemas.StoreSchema)
+    def patch(self, changes, store_id, staff: StaffContext):
+        """Change a store (store managers: hours and pickup settings of their stores)."""
+        staff.require_store(store_id)
+        _require_manager_fields(staff, changes)
+        store = stores_service.update_store(
+            session=db.session, merchant_id=staff.merchant_id, store_id=store_id, changes=changes
+        )
+        db.session.commit()
+        return store
+
+    @staff_required(*EDITORS)
+    @admin_stores_blp.response(204)
+    def delete(self, store_id, staff: StaffContext):
+        """Deactivate a store: shoppers no longer find it (owners, operators)."""
+        stores_service.deactivate_store(
+            session=db.session, merchant_id=staff.merchant_id, store_id=store_id
+        )
+        db.session.commit()
+
+
+@admin_stores_blp.route("/stores/<int:store_id>/hours-exceptions")
+class AdminHoursExceptions(MethodView):
+    @staff_required()
+    @admin_stores_blp.response(200, schemas.HoursExceptionListSchema)
+    def get(self, store_id, staff: StaffContext):
+        """Date exceptions of a store from yesterday on."""
+        staff.require_store(store_id)
+        items = stores_service.list_exceptions(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_id=store_id,
+            since=now().date() - dt.timedelta(days=1),
+        )
+        return {"items": items}
+
+
+def _date(value: str) -> dt.date:
+    """The date in the path (YYYY-MM-DD, years 2000..2100)."""
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("date", "Use YYYY-MM-DD.") from None
+    if not 2000 <= day.year <= 2100:
+        raise Invalid("date", "Must be within the years 2000..2100.")
+    return day
+
+
+@admin_stores_blp.route("/stores/<int:store_id>/hours-exceptions/<day>")
+class AdminHoursException(MethodView):
+    @staff_required(*HOURS_EDITORS)
+    @admin_stores_blp.arguments(schemas.HoursExceptionInSchema)
+    @admin_stores_blp.response(200, schemas.HoursExceptionSchema)
+    def put(self, data, store_id, day, staff: StaffContext):
+        """Set one date's hours: closed, or special ranges replacing the regular ones."""
+        staff.require_store(store_id)
+        exception = stores_service.put_exception(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_id=store_id,
+            day=_date(day),
+            data=data,
+        )
+        db.session.commit()
+        return exception
+
+    @staff_required(*HOURS_EDITORS)
+    @admin_stores_blp.response(204)
+    def delete(self, store_id, day, staff: StaffContext):
+        """Back to the regular hours on that date."""
+        staff.require_store(store_id)
+        stores_service.delete_exception(
+            session=db.session, merchant_id=staff.merchant_id, store_id=store_id, day=_date(day)
+        )
+        db.session.commit()

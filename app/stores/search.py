@@ -1,0 +1,213 @@
+"""Shopper reads: nearby stores, one store, the map. Each is one SQL statement.
+
+These are the hot paths: they select only the columns shown and build plain dicts from rows,
+because ORM objects and schema dumps cost several times the query itself (PERF-ANCHOR).
+"""
+
+import datetime as dt
+import hashlib
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from app.errors import Invalid, NotFound
+from app.pagination import decode_cursor, encode_cursor
+
+# The shopper's point: the driver inlines :lat/:lng as literals, so PostgreSQL folds this into
+# one constant at planning; it is never re-parsed per row.
+POINT = "ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography"
+MAP_LIMIT = 500
+
+# Ordered by `<->` (the GiST index's great-circle distance) then id. The index can only order by
+# `<->` alone (a second sort key would make PostgreSQL fetch and sort every store in the radius),
+# so the inner query takes the nearest rows WITH TIES: a page never ends inside a group of equal
+# distances, the outer query orders those few rows by id, and the cursor pages on (<->, id), the
+# very same values, so pages never repeat or skip. ST_Distance (the geodesic shown) and the open
+# state run only for the rows returned.
+NEARBY = """
+SELECT n.id, n.name, n.merchant_id, m.name AS merchant_name, n.address,
+       ST_Y(n.location::geometry) AS lat, ST_X(n.location::geometry) AS lng,
+       n.knn, ST_Distance(n.location, {point}) AS distance, st.open_now, st.next_change,
+       n.timezone, n.pickup_enabled
+FROM (
+  SELECT s.id, s.name, s.merchant_id, s.address, s.location, s.timezone, s.pickup_enabled,
+         s.open_minutes, s.location <-> {point} AS knn
+  FROM stores AS s
+  WHERE s.is_active AND ST_DWithin(s.location, {point}, :radius){filters}
+  ORDER BY s.location <-> {point}
+  FETCH FIRST (:limit) ROWS WITH TIES
+) AS n
+JOIN merchants AS m ON m.id = n.merchant_id
+CROSS JOIN LATERAL store_open_state(n.id, n.open_minutes, n.timezone, :now) AS st
+ORDER BY n.knn, n.id
+"""
+
+DETAIL = text("""
+SELECT s.id, s.name, s.merchant_id, m.name AS merchant_name, s.address, s.city,
+       ST_Y(s.location::geometry) AS lat, ST_X(s.location::geometry) AS lng, s.timezone, s.phone,
+       s.pickup_enabled, s.pickup_hold_minutes, s.hours, st.open_now, st.next_change,
+       e.date AS exception_date, e.closed AS exception_closed, e.hours AS exception_hours,
+       e.note AS exception_note
+FROM stores AS s
+JOIN merchants AS m ON m.id = s.merchant_id
+CROSS JOIN LATERAL store_open_state(s.id, s.open_minutes, s.timezone, :now) AS st
+LEFT JOIN store_hours_exceptions AS e
+  ON e.store_id = s.id AND e.date = (CAST(:now AS timestamptz) AT TIME ZONE s.timezone)::date
+WHERE s.id = :store_id AND s.is_active
+""")
+
+# The box picks at most 501 rows by id first; the open state is computed for those only
+# (unless open_now filters, which must then be decided per candidate).
+MAP = """
+SELECT b.id, b.name, b.merchant_id, b.lng, b.lat, st.open_now, b.pickup_enabled
+FROM (
+  SELECT s.id, s.name, s.merchant_id, s.open_minutes, s.timezone, s.pickup_enabled,
+         ST_X(s.location::geometry) AS lng, ST_Y(s.location::geometry) AS lat
+  FROM stores AS s
+  WHERE s.is_active AND ({boxes}){filters}
+  ORDER BY s.id
+  LIMIT :limit
+) AS b
+CROSS JOIN LATERAL store_open_state(b.id, b.open_minutes, b.timezone, :now) AS st
+ORDER BY b.id
+"""
+BOX = "s.location::geometry && ST_MakeEnvelope(:x{i}, :y1, :x{j}, :y2, 4326)"
+
+FILTERS = {
+    "open_now": (
+        " AND (store_open_state(s.id, s.open_minutes, s.timezone, :now)).open_now = :open_now"
+    ),
+    "pickup": " AND s.pickup_enabled = :pickup",
+    "merchant_id": " AND s.merchant_id = :merchant_id",
+    "q": " AND strpos(lower(s.name), lower(:q)) > 0",
+}
+
+
+@cache
+def _nearby_sql(filter_keys: tuple[str, ...], paged: bool) -> text:
+    filters = "".join(FILTERS[key] for key in filter_keys)
+    if paged:
+        filters += " AND (s.location <-> {point}, s.id) > (:after_knn, :after_id)"
+    return text(NEARBY.format(filters=filters.format(point=POINT), point=POINT))
+
+
+@cache
+def _map_sql(filter_keys: tuple[str, ...], crosses_antimeridian: bool) -> text:
+    boxes = BOX.format(i=1, j=2)
+    if crosses_antimeridian:
+        boxes = f"{BOX.format(i=1, j=3)} OR {BOX.format(i=4, j=2)}"
+    return text(MAP.format(boxes=boxes, filters="".join(FILTERS[key] for key in filter_keys)))
+
+
+def _active(filters: dict) -> dict:
+    return {key: value for key, value in filters.items() if value is not None}
+
+
+def _local_iso(moment: dt.datetime | None, zone: str) -> str | None:
+    return moment.astimezone(ZoneInfo(zone)).isoformat() if moment else None
+
+
+def _store_item(row) -> dict:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "merchant": {"id": row.merchant_id, "name": row.merchant_name},
+        "address": row.address,
+        "location": {"lat": row.lat, "lng": row.lng},
+        "open_now": row.open_now,
+        "next_change_at": _local_iso(row.next_change, row.timezone),
+        "pickup_enabled": row.pickup_enabled,
+    }
+
+
+def _fingerprint(lat: float, lng: float, radius_m: int, filters: dict) -> str:
+    """Ties a cursor to the search it came from."""
+    key = repr((lat, lng, radius_m, sorted(filters.items())))
+    return hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
+
+
+def stores_near(
+    *,
+    session: Session,
+    lat: float,
+    lng: float,
+    radius_m: int,
+    limit: int,
+    cursor: str | None,
+    filters: dict,
+    now: dt.datetime,
+) -> dict:
+    """Active stores within radius_m of a point, nearest first, a page at a time."""
+    filters = _active(filters)
+    fingerprint = _fingerprint(lat, lng, radius_m, filters)
+    after = decode_cursor("stores.nearby", cursor)
+    params = {"lat": lat, "lng": lng, "radius": radius_m, "limit": limit + 1, "now": now}
+    if after is not None:
+        if not (isinstance(after, list) and len(after) == 3 and after[2] == fingerprint):
+            raise Invalid("cursor", "This cursor belongs to another search.")
+        params.update(after_knn=after[0], after_id=after[1])
+    sql = _nearby_sql(tuple(sorted(filters)), after is not None)
+    rows = session.execute(sql, {**params, **filters}).all()
+    items = [{**_store_item(row), "distance_m": round(row.distance)} for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor("stores.nearby", [last.knn, last.id, fingerprint])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _exception(row) -> dict | None:
+    if row.exception_date is None:
+        return None
+    return {
+        "date": row.exception_date.isoformat(),
+        "closed": row.exception_closed,
+        "hours": row.exception_hours,
+        "note": row.exception_note,
+    }
+
+
+def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
+    """One active store with its week's hours and today's exception (in its own zone)."""
+    row = session.execute(DETAIL, {"store_id": store_id, "now": now}).first()
+    if row is None:
+        raise NotFound("Store not found.", type="stores.not_found")
+    return {
+        **_store_item(row),
+        "city": row.city,
+        "timezone": row.timezone,
+        "phone": row.phone,
+        "pickup_hold_minutes": row.pickup_hold_minutes,
+        "hours": row.hours,
+        "today_exception": _exception(row),
+    }
+
+
+def stores_in_bbox(
+    *, session: Session, bbox: tuple[float, float, float, float], filters: dict, now: dt.datetime
+) -> dict:
+    """A GeoJSON FeatureCollection of active stores in a lng/lat box (at most 500)."""
+    filters = _active(filters)
+    min_lng, min_lat, max_lng, max_lat = bbox
+    crosses = min_lng > max_lng
+    params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
+    params.update(y2=max_lat, limit=MAP_LIMIT + 1, now=now, **filters)
+    rows = session.execute(_map_sql(tuple(sorted(filters)), crosses), params).all()
+    features = [
+        {
+            "type": "Feature",
+            "id": row.id,
+            "geometry": {"type": "Point", "coordinates": [row.lng, row.lat]},
+            "properties": {
+                "id": row.id,
+                "name": row.name,
+                "merchant_id": row.merchant_id,
+                "open_now": row.open_now,
+                "pickup_enabled": row.pickup_enabled,
+            },
+        }
+        for row in rows[:MAP_LIMIT]
+    ]
+    return {"type": "FeatureCollection", "features": features, "truncated": len(rows) > MAP_LIMIT}

@@ -1,0 +1,90 @@
+"""POST /v1/admin/stores:import — all-or-nothing, per-row errors, re-import updates by code."""
+
+from sqlalchemy import func, select
+
+from app.stores.models import Store
+from tests import factories
+
+IMPORT = "/v1/admin/stores:import"
+
+
+def row(code: str, **fields) -> dict:
+    return {
+        "code": code,
+        "name": f"Store {code}",
+        "address": "1 Main St",
+        "city": "Taipei",
+        "location": {"lat": 25.03, "lng": 121.56},
+        "timezone": "Asia/Taipei",
+        **fields,
+    }
+
+
+def stores_by_code(session) -> dict[str, Store]:
+    session.expire_all()
+    return {s.code: s for s in session.scalars(select(Store))}
+
+
+def test_import_creates_then_updates_by_code(client, session, owner):
+    first = client.post(
+        IMPORT, json={"stores": [row("A"), row("B"), row("C")]}, headers=owner.headers
+    )
+    again = client.post(
+        IMPORT,
+        json={"stores": [row("B", name="B renamed", phone="+1 555 0100"), row("D")]},
+        headers=owner.headers,
+    )
+
+    assert first.status_code == 200, first.get_json()
+    assert (first.get_json()["created"], first.get_json()["updated"]) == (3, 0)
+    assert again.status_code == 200
+    assert (again.get_json()["created"], again.get_json()["updated"]) == (1, 1)
+    stores = stores_by_code(session)
+    assert sorted(stores) == ["A", "B", "C", "D"]
+    assert stores["B"].name == "B renamed" and stores["B"].phone == "+1 555 0100"
+    assert {item["code"]: item["id"] for item in again.get_json()["items"]}["B"] == stores["B"].id
+    assert all(s.merchant_id == owner.merchant_id for s in stores.values())
+
+
+def test_one_bad_row_and_nothing_is_imported(client, session, owner):
+    rows = [row("A"), row("B", location={"lat": 91, "lng": 0}), row("C", timezone="Nowhere/Town")]
+
+    resp = client.post(IMPORT, json={"stores": rows}, headers=owner.headers)
+
+    assert resp.status_code == 422
+    errors = resp.get_json()["errors"]
+    assert set(errors) == {"stores.1.location.lat", "stores.2.timezone"}
+    assert session.scalar(select(func.count()).select_from(Store)) == 0
+
+
+def test_a_code_twice_in_one_file_is_refused(client, session, owner):
+    resp = client.post(IMPORT, json={"stores": [row("A"), row("A")]}, headers=owner.headers)
+
+    assert resp.status_code == 422 and "stores.1.code" in resp.get_json()["errors"]
+    assert session.scalar(select(func.count()).select_from(Store)) == 0
+
+
+def test_import_bounds_and_roles(client, owner, make_staff):
+    too_many = {"stores": [row(f"S{i}") for i in range(1001)]}
+    manager = make_staff("store_manager", store_ids=[])  # scope checked by role first
+
+    assert client.post(IMPORT, json={"stores": []}, headers=owner.headers).status_code == 422
+    assert client.post(IMPORT, json=too_many, headers=owner.headers).status_code in (413, 422)
+    assert (
+        client.post(IMPORT, json={"stores": [row("A")]}, headers=manager.headers).status_code == 403
+    )
+    codeless = {k: v for k, v in row("A").items() if k != "code"}
+    resp = client.post(IMPORT, json={"stores": [codeless]}, headers=owner.headers)
+    assert resp.status_code == 422 and "stores.0.code" in resp.get_json()["errors"]
+
+
+def test_imports_of_two_merchants_do_not_collide(client, session, owner, make_staff):
+    other_owner = make_staff("owner", of=factories.merchant(session))
+
+    client.post(IMPORT, json={"stores": [row("A")]}, headers=owner.headers)
+    resp = client.post(
+        IMPORT, json={"stores": [row("A", name="Theirs")]}, headers=other_owner.headers
+    )
+
+    assert resp.get_json()["created"] == 1
+    assert session.scalar(select(func.count()).select_from(Store)) == 2
