@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from app.accounts import service as accounts_service
 from app.extensions import db
+from app.seeding import commands as seeding_commands
 
 
 @click.command("create-merchant")
@@ -52,4 +53,6 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(create_merchant)
+    app.cli.add_command(seeding_commands.seed)
+    app.cli.add_command(seeding_commands.demo_logins)
     app.cli.add_command(sweep_expired)
