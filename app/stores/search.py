@@ -77,7 +77,8 @@ BOX = "s.location::geometry && ST_MakeEnvelope(:x{i}, :y1, :x{j}, :y2, 4326)"
 
 FILTERS = {
     "open_now": (
-        " AND (store_open_state(s.id, s.open_minutes, s.timezone, :now)).open_now = :open_now"
+        " AND EXISTS (SELECT FROM store_open_state(s.id, s.open_minutes, s.timezone, :now) AS o"
+        " WHERE o.open_now = :open_now)"
     ),
     "pickup": " AND s.pickup_enabled = :pickup",
     "merchant_id": " AND s.merchant_id = :merchant_id",

@@ -69,9 +69,13 @@ BEGIN
 END
 $$;
 
--- Open at p_at? And when does that change (null: not within the next 7 days)? A date exception
--- replaces its whole calendar day (its own last range may run past midnight).
-CREATE FUNCTION store_open_state(
+"""
+
+# After the tables: SQL function bodies are checked against them when created.
+OPEN_STATE_FUNCTIONS = r"""
+-- The full rule, for a store with exceptions near p_at: regular hours laid out as local
+-- timestamps over [day - 1, day + 8), minus the exception days, plus their own ranges.
+CREATE FUNCTION store_open_state_full(
   p_store_id bigint, p_week int4multirange, p_tz text, p_at timestamptz,
   OUT open_now boolean, OUT next_change timestamptz
 ) LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -79,28 +83,11 @@ DECLARE
   v_local timestamp := p_at AT TIME ZONE p_tz;
   v_day date := v_local::date;
   v_week_start timestamp := date_trunc('week', v_local);
-  v_minute int := floor(extract(epoch FROM v_local - v_week_start) / 60)::int;
-  v_next int;
   v_hours tsmultirange;
   v_days tsmultirange;
   v_special tsmultirange;
   v_hit tsrange;
 BEGIN
-  IF NOT EXISTS (SELECT 1 FROM store_hours_exceptions e
-                 WHERE e.store_id = p_store_id AND e.date BETWEEN v_day - 1 AND v_day + 8) THEN
-    -- The common case: plain multirange arithmetic on the weekly minutes, no queries.
-    open_now := p_week @> v_minute;
-    IF open_now THEN
-      v_next := lower((int4multirange(int4range(0, 10080)) - p_week)
-                      * int4multirange(int4range(v_minute, NULL)));
-      v_next := coalesce(v_next, lower(int4multirange(int4range(0, 10080)) - p_week) + 10080);
-    ELSE
-      v_next := lower(p_week * int4multirange(int4range(v_minute, NULL)));
-      v_next := coalesce(v_next, lower(p_week) + 10080);
-    END IF;
-    next_change := (v_week_start + make_interval(mins => v_next)) AT TIME ZONE p_tz;
-    RETURN;
-  END IF;
   SELECT coalesce(range_agg(tsrange(v_week_start + make_interval(days => 7 * k, mins => lower(r)),
                                     v_week_start + make_interval(days => 7 * k, mins => upper(r)))),
                   '{}')
@@ -123,10 +110,47 @@ BEGIN
   END;
 END
 $$;
+
+-- Open at p_at? And when does that change (null: not within the next 7 days)? A date exception
+-- replaces its whole calendar day (its own last range may run past midnight). One SELECT in
+-- SQL, so PostgreSQL inlines it into the calling query: the common case (no exception near)
+-- is multirange arithmetic on the weekly minutes with no function call per row.
+CREATE FUNCTION store_open_state(p_store_id bigint, p_week int4multirange, p_tz text, p_at timestamptz)
+RETURNS TABLE (open_now boolean, next_change timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT w.open_now,
+         (w.week_start + make_interval(mins => CASE
+            WHEN w.open_now THEN coalesce(
+              lower(w.closed * int4multirange(int4range(w.minute, NULL))), lower(w.closed) + 10080)
+            ELSE coalesce(
+              lower(p_week * int4multirange(int4range(w.minute, NULL))), lower(p_week) + 10080)
+          END)) AT TIME ZONE p_tz
+  FROM (
+    SELECT t.week_start, t.minute, p_week @> t.minute AS open_now,
+           int4multirange(int4range(0, 10080)) - p_week AS closed
+    FROM (
+      SELECT date_trunc('week', p_at AT TIME ZONE p_tz) AS week_start,
+             floor(extract(epoch FROM (p_at AT TIME ZONE p_tz)
+                                      - date_trunc('week', p_at AT TIME ZONE p_tz)) / 60)::int
+               AS minute
+    ) AS t
+  ) AS w
+  WHERE NOT EXISTS (
+    SELECT 1 FROM store_hours_exceptions AS e
+    WHERE e.store_id = p_store_id
+      AND e.date BETWEEN (p_at AT TIME ZONE p_tz)::date - 1 AND (p_at AT TIME ZONE p_tz)::date + 8)
+  UNION ALL
+  SELECT f.open_now, f.next_change FROM store_open_state_full(p_store_id, p_week, p_tz, p_at) AS f
+  WHERE EXISTS (
+    SELECT 1 FROM store_hours_exceptions AS e
+    WHERE e.store_id = p_store_id
+      AND e.date BETWEEN (p_at AT TIME ZONE p_tz)::date - 1 AND (p_at AT TIME ZONE p_tz)::date + 8)
+$$;
 """
 
 DROP_FUNCTIONS = """
 DROP FUNCTION IF EXISTS store_open_state(bigint, int4multirange, text, timestamptz);
+DROP FUNCTION IF EXISTS store_open_state_full(bigint, int4multirange, text, timestamptz);
 DROP FUNCTION IF EXISTS store_week_minutes(jsonb);
 DROP FUNCTION IF EXISTS store_day_minutes(jsonb);
 DROP FUNCTION IF EXISTS store_range_minutes(jsonb);
@@ -175,6 +199,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_store_hours_exceptions_store_id_stores'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('store_id', 'date', name=op.f('pk_store_hours_exceptions'))
     )
+    op.execute(OPEN_STATE_FUNCTIONS)
 
 
 def downgrade():
