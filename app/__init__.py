@@ -49,6 +49,7 @@ def register_blueprints(app: Flask) -> None:
     from app.coupons.routes import admin_coupons_blp, coupons_blp
     from app.feed.admin_routes import admin_posts_blp
     from app.feed.routes import feed_blp, media_blp
+    from app.feed.show_routes import admin_shows_blp, shows_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
@@ -62,7 +63,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (coupons_blp, admin_coupons_blp):
         api.register_blueprint(blp)
-    for blp in (feed_blp, admin_posts_blp, media_blp):
+    for blp in (feed_blp, admin_posts_blp, media_blp, shows_blp, admin_shows_blp):
         api.register_blueprint(blp)
 
 

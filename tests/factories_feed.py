@@ -1,14 +1,18 @@
-"""Test data for the feed: stores, SKUs, posts and images, inserted through the models."""
+"""Test data for the feed: stores, SKUs, posts, images, reservations and buyer shows."""
 
 import io
 import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from app.catalog.models import Product, Sku
-from app.feed.models import PollOption, Post
+from app.feed.models import BuyerShow, PollOption, Post
 from app.geo import point_ewkt
+from app.pickup.models import Reservation, ReservationItem
 from app.stores.models import Store
 
 TAIPEI = (25.0330, 121.5654)
@@ -95,3 +99,51 @@ def image_bytes(fmt: str = "JPEG", size=(64, 48), *, gps: bool = False, mode: st
         extra["exif"] = exif
     image.save(out, fmt, **extra)
     return out.getvalue()
+
+
+def reservation(session, *, user_id: int, store, skus, state: str = "picked_up") -> Reservation:
+    """A reservation of `skus` at `store` (one unit each), straight into its end state."""
+    r = Reservation(
+        public_id=str(uuid.uuid4()),
+        user_id=user_id,
+        store_id=store.id,
+        merchant_id=store.merchant_id,
+        state=state,
+        pickup_code_hash="0" * 64,
+        expires_at=datetime.now(UTC) + timedelta(hours=2),
+    )
+    r.items = [ReservationItem(sku_id=s.id, qty=1) for s in skus]
+    session.add(r)
+    session.flush()  # id for the caller
+    return r
+
+
+def show(session, *, user_id: int, merchant, state: str = "approved", sku_ids=()) -> BuyerShow:
+    s = BuyerShow(
+        user_id=user_id,
+        merchant_id=merchant.id,
+        body="Lovely.",
+        sku_ids=list(sku_ids),
+        state=state,
+        reject_reason="Off topic" if state == "rejected" else None,
+    )
+    session.add(s)
+    session.flush()  # id for the caller
+    return s
+
+
+@pytest.fixture(autouse=True)
+def media_root(app, tmp_path, monkeypatch) -> Path:
+    """Uploads of a test go to its own directory (import into a test module to use)."""
+    monkeypatch.setitem(app.config, "MEDIA_ROOT", str(tmp_path))
+    return tmp_path
+
+
+def upload(client, caller, data: bytes | None = None, name: str = "photo.jpg"):
+    """POST /v1/media as `caller` (a small JPEG unless `data` is given)."""
+    return client.post(
+        "/v1/media",
+        data={"file": (io.BytesIO(data if data is not None else image_bytes()), name)},
+        headers=caller.headers,
+        content_type="multipart/form-data",
+    )

@@ -1,6 +1,5 @@
 """Merchant admin of posts: drafts, kinds, scheduling, publishing, hiding, deleting, tenancy."""
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,11 +8,7 @@ from sqlalchemy import select
 from app.feed.models import Like, PollOption, Post
 from tests import factories
 from tests import factories_feed as ff
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "MEDIA_ROOT", str(tmp_path))
+from tests.factories_feed import media_root  # noqa: F401  (autouse fixture)
 
 
 def create(client, caller, **body):
@@ -24,13 +19,7 @@ def create(client, caller, **body):
 
 
 def upload(client, caller) -> int:
-    resp = client.post(
-        "/v1/media",
-        data={"file": (io.BytesIO(ff.image_bytes()), "a.jpg")},
-        headers=caller.headers,
-        content_type="multipart/form-data",
-    )
-    return resp.get_json()["id"]
+    return ff.upload(client, caller).get_json()["id"]
 
 
 def iso(moment: datetime) -> str:

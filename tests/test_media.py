@@ -10,22 +10,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.feed.models import Media
-from tests.factories_feed import image_bytes
-
-
-@pytest.fixture(autouse=True)
-def media_root(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "MEDIA_ROOT", str(tmp_path))
-    return tmp_path
-
-
-def upload(client, caller, data: bytes, name: str = "photo.jpg"):
-    return client.post(
-        "/v1/media",
-        data={"file": (io.BytesIO(data), name)},
-        headers=caller.headers,
-        content_type="multipart/form-data",
-    )
+from tests.factories_feed import image_bytes, media_root, upload  # noqa: F401  (autouse fixture)
 
 
 def png_claiming(width: int, height: int) -> bytes:
@@ -42,36 +27,34 @@ def png_claiming(width: int, height: int) -> bytes:
     )
 
 
-def stored(media_root: Path, url: str) -> Path:
-    return media_root / url.removeprefix("/v1/media/files/")
+def stored(app, url: str) -> Path:
+    return Path(app.config["MEDIA_ROOT"]) / url.removeprefix("/v1/media/files/")
 
 
 @pytest.mark.parametrize(
     "fmt,ctype", [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")]
 )
-def test_an_image_is_stored_reencoded_with_a_thumbnail(
-    client, shopper, session, media_root, fmt, ctype
-):
+def test_an_image_is_stored_reencoded_with_a_thumbnail(app, client, shopper, session, fmt, ctype):
     resp = upload(client, shopper, image_bytes(fmt, size=(1200, 900)))
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     assert (body["content_type"], body["width"], body["height"]) == (ctype, 1200, 900)
-    thumb = Image.open(stored(media_root, body["thumb_url"]))
+    thumb = Image.open(stored(app, body["thumb_url"]))
     assert max(thumb.size) == 480
     assert session.get(Media, body["id"]).user_id == shopper.id
 
 
-def test_exif_and_gps_are_gone_from_the_stored_files(client, shopper, media_root):
+def test_exif_and_gps_are_gone_from_the_stored_files(app, client, shopper):
     original = image_bytes("JPEG", gps=True)
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # the upload has GPS
     body = upload(client, shopper, original).get_json()
     for url in (body["url"], body["thumb_url"]):
-        image = Image.open(stored(media_root, url))
+        image = Image.open(stored(app, url))
         assert dict(image.getexif()) == {}
         assert "exif" not in image.info
 
 
-def test_the_exif_orientation_is_applied_before_it_is_dropped(client, shopper, media_root):
+def test_the_exif_orientation_is_applied_before_it_is_dropped(client, shopper):
     image = Image.new("RGB", (60, 20))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90° when shown

@@ -1,0 +1,84 @@
+"""Request and response shapes of buyer shows and their moderation."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.feed.models import SHOW_STATES
+from app.feed.schemas import ID, MediaSchema
+from app.idempotency import StoredDateTime
+from app.pagination import PageArgsSchema, page_schema
+
+
+class ShowCreateSchema(ma.Schema):
+    body = ma.fields.String(
+        required=True,
+        validate=validate.Length(1, 2000),
+        metadata={"example": "Smells like spring; brewed it three times."},
+    )
+    image_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        load_default=list,
+        validate=validate.Length(max=9),
+        metadata={"example": [41, 42]},
+    )
+    rating = ma.fields.Integer(
+        load_default=None, validate=validate.Range(1, 5), metadata={"example": 5}
+    )
+    reservation_id = ma.fields.UUID(
+        load_default=None,
+        metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"},
+    )
+    merchant_id = ma.fields.Integer(load_default=None, validate=ID, metadata={"example": 3})
+    sku_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID), validate=validate.Length(max=20), metadata={"example": [7]}
+    )
+
+
+class ShowAuthorSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 7})
+    display_name = ma.fields.String(metadata={"example": "Mei"})
+
+
+class ShowSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 55})
+    author = ma.fields.Nested(ShowAuthorSchema)
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
+    body = ma.fields.String(metadata={"example": "Smells like spring."})
+    images = ma.fields.List(ma.fields.Nested(MediaSchema))
+    rating = ma.fields.Integer(allow_none=True, metadata={"example": 5})
+    verified = ma.fields.Boolean(metadata={"example": True})
+    state = ma.fields.String(metadata={"example": "approved"})
+    reject_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    created_at = StoredDateTime()
+
+
+class AdminShowSchema(ShowSchema):
+    report_count = ma.fields.Integer(metadata={"example": 0})
+
+
+ShowPageSchema = page_schema(ShowSchema, "ShowPageSchema")
+AdminShowPageSchema = page_schema(AdminShowSchema, "AdminShowPageSchema")
+
+
+class AdminShowArgsSchema(PageArgsSchema):
+    state = ma.fields.String(
+        load_default=None, validate=validate.OneOf(SHOW_STATES), metadata={"example": "pending"}
+    )
+
+
+class RejectSchema(ma.Schema):
+    reason = ma.fields.String(
+        required=True, validate=validate.Length(1, 500), metadata={"example": "Not our product"}
+    )
+
+
+class ReportSchema(ma.Schema):
+    reason = ma.fields.String(
+        load_default=None, validate=validate.Length(max=500), metadata={"example": "Spam"}
+    )
+
+
+class ReportedSchema(ma.Schema):
+    show_id = ma.fields.Integer(metadata={"example": 55})
+    reported = ma.fields.Boolean(metadata={"example": True})
