@@ -137,4 +137,4 @@ def active_sku_merchants(*, session: Session, sku_ids: list[int]) -> dict[int, i
     rows = session.execute(
         select(Sku.id, Sku.merchant_id).where(Sku.id.in_(sku_ids), Sku.is_active)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())

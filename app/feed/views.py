@@ -44,9 +44,9 @@ def _names(session: Session, posts: list[Post]) -> tuple[dict, dict]:
     merchant_ids = {p.merchant_id for p in posts}
     store_ids = {p.store_id for p in posts if p.store_id}
     merchants = dict(
-        session.execute(select(Merchant.id, Merchant.name).where(Merchant.id.in_(merchant_ids)))
-        .tuples()
-        .all()
+        session.execute(
+            select(Merchant.id, Merchant.name).where(Merchant.id.in_(merchant_ids))
+        ).all()
     )
     rows = session.execute(select(Store.id, Store.name, Store.city).where(Store.id.in_(store_ids)))
     stores = {r.id: {"id": r.id, "name": r.name, "city": r.city} for r in rows}

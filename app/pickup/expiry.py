@@ -33,7 +33,7 @@ def sweep_batch(*, session: Session, batch_size: int = 500, at: datetime | None 
         select(Reservation.store_id, ReservationItem.sku_id, ReservationItem.qty)
         .join(ReservationItem)
         .where(Reservation.id.in_(overdue))
-    ).tuples()
+    )
     inventory_service.release_stock(session=session, lines=list(lines))
     session.execute(
         update(Reservation)

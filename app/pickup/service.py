@@ -131,7 +131,7 @@ def _check_limits(session: Session, user_id: int, lines: dict[int, int], at: dat
         .join(Reservation)
         .where(active, ReservationItem.sku_id.in_(list(lines)))
         .group_by(ReservationItem.sku_id)
-    ).tuples()
+    )
     units = dict(held.all())
     over = sorted(
         s for s, q in lines.items() if units.get(s, 0) + q > cfg["PICKUP_MAX_UNITS_PER_SKU"]
