@@ -3,14 +3,18 @@
 from sqlalchemy import event
 
 from app import create_app
-from app.config import Config
+from app.config import Config, sqlalchemy_url
 from app.extensions import db
 
 
 def capture(world, requests) -> list[str]:
     """Run the requests through the app in-process; one pgbench script per request."""
     app = create_app(
-        Config(SQLALCHEMY_DATABASE_URI=world.url, SECRET_KEY="bench-capture", ACCESS_LOG=False)
+        Config(
+            SQLALCHEMY_DATABASE_URI=sqlalchemy_url(world.url),
+            SECRET_KEY="bench-capture",
+            ACCESS_LOG=False,
+        )
     )
     statements: list[str] = []
     with app.app_context():

@@ -120,8 +120,10 @@ def run_wrk(
     ]
     if chain_tokens:
         args += ["chain", str(chain_tokens)]
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
+    proc = subprocess.run(args, capture_output=True, text=True)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+    if proc.returncode or line is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
     return LoadResult(**json.loads(line[len("BENCH_JSON ") :]))
 
 

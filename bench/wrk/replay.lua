@@ -5,7 +5,9 @@
 -- /v1/reservations/<id>/cancel with the same token: create+cancel pairs back to back. Each wrk
 -- thread then signs every request with its own shopper's token (the "token" thread global).
 local requests_file, chain = nil, false
-local reqs, counts, pending = {}, {}, {}
+-- counts is global: done() reads it from each thread with thread:get.
+counts = {}
+local reqs, pending = {}, {}
 local threads = {}
 local sent = 0
 
@@ -37,7 +39,7 @@ function init(args)
     if h ~= "-" and headers[h:match("^([^:]+)")] == "*" then fresh = h:match("^([^:]+)") end
     table.insert(reqs, {m, p, headers, b, fresh})
   end
-  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
+  math.randomseed(os.time() * 100 + thread_no)
 end
 
 function request()
