@@ -1,7 +1,6 @@
 """Test data for the feed: stores, SKUs, posts, images, reservations and buyer shows."""
 
 import io
-import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,45 +8,25 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from app.catalog.models import Product, Sku
+from app.catalog.models import Sku
 from app.feed.models import BuyerShow, PollOption, Post
-from app.geo import point_ewkt
 from app.pickup.models import Reservation, ReservationItem
 from app.stores.models import Store
-
-TAIPEI = (25.0330, 121.5654)
-_seq = itertools.count(1)
+from tests import factories_inventory as inventory_factory
+from tests import factories_stores as store_factory
+from tests.factories_stores import TAIPEI
 
 
 def store(session, *, merchant, at=TAIPEI, city: str = "Taipei", active: bool = True) -> Store:
-    n = next(_seq)
-    s = Store(
-        merchant_id=merchant.id,
-        name=f"Store {n}",
-        address=f"{n} Test Road",
-        city=city,
-        location=point_ewkt(*at),
-        timezone="Asia/Taipei",
-        is_active=active,
+    """A store of the stores domain's own factory, placed at `at` (lat, lng)."""
+    return store_factory.store(
+        session, merchant=merchant, lat=at[0], lng=at[1], city=city, is_active=active
     )
-    session.add(s)
-    session.flush()  # id for the caller
-    return s
 
 
 def sku(session, *, merchant, price_cents: int = 1200) -> Sku:
-    n = next(_seq)
-    product = Product(merchant_id=merchant.id, title=f"Tea {n}")
-    item = Sku(
-        merchant_id=merchant.id,
-        product=product,
-        code=f"T-{n}",
-        price_cents=price_cents,
-        currency="TWD",
-    )
-    session.add(item)
-    session.flush()  # id for the caller
-    return item
+    """One SKU of a new product (the inventory tests' factory)."""
+    return inventory_factory.skus(session, merchant, price_cents=price_cents)[0]
 
 
 def post(

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 
 from app.feed.models import Follow
-from app.inventory.models import Stock
 from tests import factories
 from tests import factories_feed as ff
+from tests import factories_inventory as inventory_factory
 
 NEAR = (25.0340, 121.5650)  # ~120 m from ff.TAIPEI
 KAOHSIUNG = (22.6273, 120.3014)
@@ -191,24 +191,8 @@ def test_product_posts_show_price_and_the_nearest_store_with_stock(client, sessi
     near_empty = ff.store(session, merchant=merchant)
     stocked = ff.store(session, merchant=merchant, at=(25.0400, 121.5654))  # ~780 m
     sku = ff.sku(session, merchant=merchant, price_cents=42000)
-    session.add_all(
-        [
-            Stock(
-                store_id=near_empty.id,
-                sku_id=sku.id,
-                merchant_id=merchant.id,
-                channel="shared",
-                on_hand=0,
-            ),
-            Stock(
-                store_id=stocked.id,
-                sku_id=sku.id,
-                merchant_id=merchant.id,
-                channel="shared",
-                on_hand=3,
-            ),
-        ]
-    )
+    inventory_factory.stock(session, near_empty, sku, on_hand=0)
+    inventory_factory.stock(session, stocked, sku, on_hand=3)
     post = ff.post(session, merchant=merchant, kind="product", store_id=near_empty.id)
     post.sku_ids = [sku.id]
     session.commit()

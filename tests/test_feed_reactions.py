@@ -39,6 +39,7 @@ def test_follow_unfollow_and_the_list_of_follows(client, session, merchant, make
         "merchant_id": merchant.id,
         "following": False,
         "follower_count": 2,
+        "reward": None,
     }
     assert client.get(url, headers=me.headers).get_json()["following"] is True
     page = client.get("/v1/me/follows?limit=1", headers=me.headers).get_json()
@@ -51,6 +52,7 @@ def test_follow_unfollow_and_the_list_of_follows(client, session, merchant, make
             "merchant_id": merchant.id,
             "following": False,
             "follower_count": 1,
+            "reward": None,
         }
     assert client.put("/v1/merchants/999999/follow", headers=me.headers).status_code == 404
 

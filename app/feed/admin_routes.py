@@ -1,11 +1,11 @@
-"""Merchant admin of posts: drafts, edits, scheduling, publishing, hiding, deleting."""
+"""Merchant admin of posts (drafts, edits, scheduling, publishing, hiding) and feed rewards."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.accounts.permissions import staff_required
 from app.extensions import db
-from app.feed import schemas, views
+from app.feed import rewards, schemas, views
 from app.feed import service as feed_service
 
 admin_posts_blp = Blueprint(
@@ -105,3 +105,33 @@ class HidePost(MethodView):
         )
         db.session.commit()
         return _admin_view(post)
+
+
+@admin_posts_blp.route("/feed-rewards")
+class FeedRewards(MethodView):
+    @staff_required(*EDITORS)
+    @admin_posts_blp.response(200, schemas.FeedRewardListSchema)
+    def get(self, staff):
+        """The coupon campaigns rewarding a follow or an approved buyer show."""
+        return {"items": rewards.list_rewards(session=db.session, merchant_id=staff.merchant_id)}
+
+
+@admin_posts_blp.route("/feed-rewards/<trigger>")
+class FeedReward(MethodView):
+    @staff_required(*EDITORS)
+    @admin_posts_blp.arguments(schemas.FeedRewardSetSchema)
+    @admin_posts_blp.response(200, schemas.FeedRewardSchema)
+    def put(self, data, trigger, staff):
+        """Reward `follow` or an approved `buyer_show` with a coupon of this campaign."""
+        reward = rewards.set_reward(
+            session=db.session, merchant_id=staff.merchant_id, trigger=trigger, **data
+        )
+        db.session.commit()
+        return reward
+
+    @staff_required(*EDITORS)
+    @admin_posts_blp.response(204)
+    def delete(self, trigger, staff):
+        """Stop rewarding a follow or an approved buyer show."""
+        rewards.clear_reward(session=db.session, merchant_id=staff.merchant_id, trigger=trigger)
+        db.session.commit()

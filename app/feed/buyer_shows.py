@@ -16,6 +16,7 @@ from app.accounts.models import User
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
 from app.feed import media as media_service
+from app.feed import rewards
 from app.feed.models import BuyerShow, BuyerShowReport
 from app.feed.reactions import insert_once
 from app.feed.service import check_skus, now
@@ -188,14 +189,22 @@ def moderate_show(
     approve: bool,
     reason: str | None = None,
 ) -> dict:
-    """Approve a show, or reject it with a reason (an approved one can be taken down later)."""
+    """Approve a show (the first approval earns the author the merchant's reward, if any), or
+    reject it with a reason (an approved one can be taken down later)."""
     show = _merchant_show(session, merchant_id, show_id)
     if not approve and not reason:
         raise Invalid("reason", "Say why the show is rejected.")
+    first_approval = approve and show.state == "pending"
     show.state = "approved" if approve else "rejected"
     show.reject_reason = None if approve else reason
     show.moderated_by, show.moderated_at = moderator_id, now()
-    return describe_shows(session=session, shows=[show])[0]
+    reward = None
+    if first_approval:  # only a pending show's approval rewards, not a re-approval
+        campaign_id = rewards.reward_campaign(
+            session=session, merchant_id=merchant_id, trigger="buyer_show"
+        )
+        reward = rewards.grant(session=session, user_id=show.user_id, campaign_id=campaign_id)
+    return {**describe_shows(session=session, shows=[show])[0], "reward": reward}
 
 
 def describe_shows(*, session: Session, shows: list[BuyerShow]) -> list[dict]:
@@ -206,9 +215,7 @@ def describe_shows(*, session: Session, shows: list[BuyerShow]) -> list[dict]:
     authors = dict(
         session.execute(
             select(User.id, User.display_name).where(User.id.in_({s.user_id for s in shows}))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     media = media_service.media_by_ids(
         session=session, media_ids=[i for s in shows for i in s.image_ids]

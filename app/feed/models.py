@@ -93,6 +93,10 @@ class Post(db.Model):
     poll_hide_results: Mapped[bool] = mapped_column(Boolean, server_default="false")
     publish_at: Mapped[datetime | None]
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
+    # A coupon for voting in this poll (see app/feed/rewards.py).
+    reward_campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coupon_campaigns.id", ondelete="SET NULL")
+    )
     like_count: Mapped[int] = mapped_column(Integer, server_default="0")
     voter_count: Mapped[int] = mapped_column(Integer, server_default="0")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -241,3 +245,22 @@ class BuyerShowReport(db.Model):
     )
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+REWARD_TRIGGERS = ("follow", "buyer_show")
+
+
+class FeedReward(db.Model):
+    """The coupon campaign a merchant hands out for a follow or an approved buyer show (a poll's
+    reward sits on the post)."""
+
+    __tablename__ = "feed_rewards"
+    __table_args__ = (CheckConstraint(f"trigger IN {REWARD_TRIGGERS!r}", name="trigger"),)
+
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
+    )
+    trigger: Mapped[str] = mapped_column(String(16), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("coupon_campaigns.id", ondelete="CASCADE"), index=True
+    )

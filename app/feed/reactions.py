@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import Merchant
 from app.errors import Conflict, Invalid
+from app.feed import rewards
 from app.feed.models import Follow, Like, MerchantFollowerCount, PollOption, PollVote, Post
 from app.feed.service import get_live_post, now
 from app.feed.views import describe_posts
@@ -86,8 +87,10 @@ def vote(*, session: Session, user_id: int, post_id: int, option_ids: list[int])
         .values(votes=PollOption.votes + 1)
     )
     session.execute(update(Post).where(Post.id == post_id).values(voter_count=Post.voter_count + 1))
+    reward = rewards.grant(session=session, user_id=user_id, campaign_id=post.reward_campaign_id)
     session.expire(post)  # the counters moved in SQL; the answer reads them back
-    return describe_posts(session=session, posts=[post], viewer_id=user_id)[0]
+    view = describe_posts(session=session, posts=[post], viewer_id=user_id)[0]
+    return {**view, "reward": reward}
 
 
 # --- follows --------------------------------------------------------------------------------
@@ -102,8 +105,13 @@ def _followers(session: Session, merchant_id: int) -> int:
     return count or 0
 
 
-def _follow_view(merchant_id: int, following: bool, followers: int) -> dict:
-    return {"merchant_id": merchant_id, "following": following, "follower_count": followers}
+def _follow_view(merchant_id: int, following: bool, followers: int, reward=None) -> dict:
+    return {
+        "merchant_id": merchant_id,
+        "following": following,
+        "follower_count": followers,
+        "reward": reward,
+    }
 
 
 def follow_status(*, session: Session, user_id: int | None, merchant_id: int) -> dict:
@@ -127,7 +135,11 @@ def follow(*, session: Session, user_id: int, merchant_id: int) -> dict:
             set_={"followers": MerchantFollowerCount.followers + 1},
         ).returning(MerchantFollowerCount.followers)
     ).scalar_one()
-    return _follow_view(merchant_id, True, followers)
+    campaign_id = rewards.reward_campaign(
+        session=session, merchant_id=merchant_id, trigger="follow"
+    )
+    reward = rewards.grant(session=session, user_id=user_id, campaign_id=campaign_id)
+    return _follow_view(merchant_id, True, followers, reward)
 
 
 def unfollow(*, session: Session, user_id: int, merchant_id: int) -> dict:

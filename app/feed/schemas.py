@@ -82,6 +82,11 @@ class PostUpdateSchema(ma.Schema):
         metadata={"example": ["Taipei"]},
     )
     poll = ma.fields.Nested(PollInputSchema)
+    reward_campaign_id = ma.fields.Integer(
+        allow_none=True,
+        validate=ID,
+        metadata={"example": 9, "description": "Polls: a coupon campaign rewarding voters"},
+    )
 
 
 class PostCreateSchema(PostUpdateSchema):
@@ -107,6 +112,13 @@ class AdminPostArgsSchema(PageArgsSchema):
 
 
 # --- posts (readers) ------------------------------------------------------------------------
+
+
+class RewardSchema(ma.Schema):
+    campaign_id = ma.fields.Integer(metadata={"example": 9})
+    granted = ma.fields.Boolean(metadata={"example": False})
+    coupon_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    reason = ma.fields.String(allow_none=True, metadata={"example": "coupons.sold_out"})
 
 
 class PollOptionSchema(ma.Schema):
@@ -171,6 +183,9 @@ class PostSchema(ma.Schema):
     liked_by_me = ma.fields.Boolean(metadata={"example": False})
     distance_m = ma.fields.Integer(allow_none=True, metadata={"example": 640})
     poll = ma.fields.Nested(PollSchema, allow_none=True)
+    reward = ma.fields.Nested(
+        RewardSchema, allow_none=True, metadata={"description": "Only in a vote's answer"}
+    )
 
 
 class AdminPostSchema(PostSchema):
@@ -178,6 +193,7 @@ class AdminPostSchema(PostSchema):
     status = ma.fields.String(metadata={"example": "scheduled"})
     publish_at = ma.fields.DateTime(allow_none=True)
     hidden_reason = ma.fields.String(allow_none=True)
+    reward_campaign_id = ma.fields.Integer(allow_none=True, metadata={"example": 9})
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
@@ -224,6 +240,9 @@ class FollowSchema(ma.Schema):
     merchant_id = ma.fields.Integer(metadata={"example": 3})
     following = ma.fields.Boolean(metadata={"example": True})
     follower_count = ma.fields.Integer(metadata={"example": 1200})
+    reward = ma.fields.Nested(
+        RewardSchema, allow_none=True, metadata={"description": "Only when this call followed"}
+    )
 
 
 class FollowedMerchantSchema(ma.Schema):
@@ -234,3 +253,16 @@ class FollowedMerchantSchema(ma.Schema):
 
 
 FollowPageSchema = page_schema(FollowedMerchantSchema, "FollowPageSchema")
+
+
+class FeedRewardSchema(ma.Schema):
+    trigger = ma.fields.String(metadata={"example": "follow"})
+    campaign_id = ma.fields.Integer(metadata={"example": 9})
+
+
+class FeedRewardListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(FeedRewardSchema))
+
+
+class FeedRewardSetSchema(ma.Schema):
+    campaign_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 9})

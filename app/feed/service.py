@@ -14,6 +14,7 @@ from app.accounts import service as accounts_service
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
 from app.feed import media as media_service
+from app.feed import rewards
 from app.feed.models import PollOption, Post
 from app.pagination import page_by_id
 from app.stores.models import Store
@@ -103,6 +104,13 @@ def _check_references(session: Session, merchant_id: int, data: dict) -> None:
             session=session, merchant_id=merchant_id, sku_ids=data["sku_ids"]
         )
     _check_media(session, merchant_id, data)
+    if data.get("reward_campaign_id") is not None:
+        rewards.check_campaign(
+            session=session,
+            merchant_id=merchant_id,
+            campaign_id=data["reward_campaign_id"],
+            field="reward_campaign_id",
+        )
     if "cities" in data:
         # Stored lowercased: a shopper's city matches whatever the case the merchant typed.
         data["cities"] = sorted({c.strip().lower() for c in data["cities"] if c.strip()})
@@ -121,6 +129,8 @@ def _check_complete(post: Post) -> None:
             raise Invalid(field, f"Required for {post.kind} posts.")
     if post.kind != "video" and post.video_url:
         raise Invalid("video_url", "Only video posts have a video.")
+    if post.kind != "poll" and post.reward_campaign_id:
+        raise Invalid("reward_campaign_id", "Only polls reward voters.")
     if post.kind == "poll":
         if not post.options:
             raise Invalid("poll", "Required for poll posts.")

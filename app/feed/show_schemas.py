@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.feed.models import SHOW_STATES
-from app.feed.schemas import ID, MediaSchema
+from app.feed.schemas import ID, MediaSchema, RewardSchema
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
@@ -55,6 +55,9 @@ class ShowSchema(ma.Schema):
 
 class AdminShowSchema(ShowSchema):
     report_count = ma.fields.Integer(metadata={"example": 0})
+    reward = ma.fields.Nested(
+        RewardSchema, allow_none=True, metadata={"description": "Only in an approval's answer"}
+    )
 
 
 ShowPageSchema = page_schema(ShowSchema, "ShowPageSchema")
