@@ -257,3 +257,16 @@ def test_quote_uses_a_bounded_number_of_statements(client, stores, session, merc
     assert resp.status_code == 200
     assert len(resp.get_json()["partial"][0]["missing"]) == 25
     assert len([s for s in statements if "SAVEPOINT" not in s]) <= 3
+
+
+def test_stock_near_me_pages_through_stores_at_the_same_spot(client, session, merchant, sku):
+    twins = [inv.store(session, merchant, lng=LNG + KM) for _ in range(3)]
+    _stock_all(session, twins, sku, [1, 1, 1])
+    url, seen, cursor = f"/v1/skus/{sku.id}/nearby?lat={LAT}&lng={LNG}&limit=1", [], None
+    for _ in range(4):
+        page = client.get(url + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen += [i["store"]["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(s.id for s in twins)

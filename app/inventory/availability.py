@@ -25,8 +25,13 @@ _NEARBY = text(
     f" WHERE ST_DWithin(s.location, {_PT}, :radius) AND s.is_active"
     " AND k.channel <> 'online_only' AND k.on_hand - k.reserved >= :qty"
     " AND EXISTS (SELECT 1 FROM skus WHERE skus.id = :sku AND skus.is_active)"
-    f" AND (s.location <-> {_PT}, s.id) > (:after_knn, :after_id)"
-    f" ORDER BY s.location <-> {_PT}, s.id LIMIT :limit"
+    # Resume after the cursor: only `<->` in ORDER BY keeps the KNN index scan (a second sort
+    # key made the planner fetch and sort every store in the radius), so stores tied with the
+    # last one's distance are told apart by the ids already shown.
+    f" AND s.location <-> {_PT} >= CAST(:after_knn AS float8)"
+    f" AND NOT (s.location <-> {_PT} = CAST(:after_knn AS float8)"
+    " AND s.id = ANY(CAST(:shown AS bigint[])))"
+    f" ORDER BY s.location <-> {_PT} LIMIT :limit"
 )
 
 
@@ -46,7 +51,7 @@ def skus_nearby(
     cursor: str | None,
 ) -> tuple[list[dict], str | None]:
     """Nearest stores holding `qty` of a SKU, in store or for pickup; sold-out ones left out."""
-    after = decode_cursor("sku_nearby", cursor) or [-1.0, 0]
+    after = decode_cursor("sku_nearby", cursor) or [-1.0, []]
     rows = session.execute(
         _NEARBY,
         {
@@ -55,7 +60,7 @@ def skus_nearby(
             "radius": radius_m,
             "qty": qty,
             "after_knn": after[0],
-            "after_id": after[1],
+            "shown": after[1],
             "limit": limit + 1,
         },
     ).all()
@@ -73,7 +78,9 @@ def skus_nearby(
         }
         for r in rows
     ]
-    next_cursor = encode_cursor("sku_nearby", [rows[-1].knn, rows[-1].id]) if more else None
+    last = rows[-1].knn if rows else None
+    shown = [r.id for r in rows if r.knn == last] + (after[1] if last == after[0] else [])
+    next_cursor = encode_cursor("sku_nearby", [last, shown]) if more else None
     return items, next_cursor
 
 
