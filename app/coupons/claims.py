@@ -53,8 +53,14 @@ def _nearest_store(session: Session, campaign: CouponCampaign, here, within=None
     return session.execute(query.order_by(Store.location.op("<->")(here)).limit(1)).first()
 
 
+def needs_position(campaign: CouponCampaign) -> bool:
+    """A claim must say where the shopper is: the campaign is geo-fenced or has a daily quota
+    per store (a claim counts for the store it is made at)."""
+    return campaign.geofence_radius_m is not None or bool(campaign.daily_quota_per_store)
+
+
 def _require_position(campaign: CouponCampaign, lat: float | None) -> None:
-    if lat is None and (campaign.geofence_radius_m is not None or campaign.daily_quota_per_store):
+    if lat is None and needs_position(campaign):
         raise Invalid("lat", "Required: this campaign is claimed near its stores.")
 
 

@@ -81,7 +81,8 @@ def _by_code(session: Session, merchant_id: int, code: str) -> Coupon:
     return coupon
 
 
-def _why_not_redeemable(session: Session, coupon: Coupon) -> Conflict:
+def why_not_redeemable(session: Session, coupon: Coupon) -> Conflict:
+    """The 409 for a coupon a conditional UPDATE just refused (read back fresh)."""
     session.refresh(coupon)
     if coupon.state == "used":
         return Conflict(
@@ -97,6 +98,26 @@ def _why_not_redeemable(session: Session, coupon: Coupon) -> Conflict:
     return Conflict(
         "This coupon is not valid yet.", type="coupons.not_yet_valid", valid_from=coupon.valid_from
     )
+
+
+def take_unused(session: Session, coupon: Coupon, **values) -> None:
+    """Move an unused coupon that is valid right now on (used, held) in one conditional UPDATE:
+    of two tills or reservations at once, one wins; the other gets the 409 saying why."""
+    now = sql_now()
+    taken = session.scalar(
+        update(Coupon)
+        .where(
+            Coupon.id == coupon.id,
+            Coupon.state == "unused",
+            Coupon.expires_at > now,
+            func.coalesce(Coupon.valid_from, now) <= now,
+        )
+        .values(**values)
+        .returning(Coupon.id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken is None:
+        raise why_not_redeemable(session, coupon)
 
 
 def redeem_coupon(
@@ -116,28 +137,16 @@ def redeem_coupon(
     discount = price_with_coupon(
         coupon=coupon, store_id=store_id, basket_cents=basket_cents, items=items, currency=currency
     )
-    now = sql_now()
-    used = session.scalar(
-        update(Coupon)
-        .where(
-            Coupon.id == coupon.id,
-            Coupon.state == "unused",
-            Coupon.expires_at > now,
-            func.coalesce(Coupon.valid_from, now) <= now,
-        )
-        .values(
-            state="used",
-            redeemed_at=now,
-            redeemed_store_id=store_id,
-            redeemed_by_user_id=staff_user_id,
-            basket_cents=basket_cents,
-            discount_cents=discount,
-        )
-        .returning(Coupon.id)
-        .execution_options(synchronize_session=False)
+    take_unused(
+        session,
+        coupon,
+        state="used",
+        redeemed_at=sql_now(),
+        redeemed_store_id=store_id,
+        redeemed_by_user_id=staff_user_id,
+        basket_cents=basket_cents,
+        discount_cents=discount,
     )
-    if used is None:
-        raise _why_not_redeemable(session, coupon)
     session.refresh(coupon)
     return coupon
 

@@ -309,3 +309,30 @@ class VoidSchema(ma.Schema):
     reason = ma.fields.String(
         required=True, validate=validate.Length(1, 200), metadata={"example": "Till error"}
     )
+
+
+COUPON_ID = ma.fields.Integer(
+    load_default=None,
+    validate=ID,
+    metadata={"example": 9001, "description": "One of your coupons (signed in)"},
+)
+
+
+class CouponPriceSchema(ma.Schema):
+    """What a coupon takes off a pickup cart at list prices."""
+
+    coupon_id = ma.fields.Integer(metadata={"example": 9001})
+    subtotal_cents = ma.fields.Integer(metadata={"example": 32000})
+    discount_cents = ma.fields.Integer(metadata={"example": 5000})
+    total_cents = ma.fields.Integer(metadata={"example": 27000})
+
+
+class CouponQuoteSchema(CouponPriceSchema):
+    store_ids = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={"example": [12], "description": "The quoted stores where the coupon applies"},
+    )
+    reason = ma.fields.String(
+        allow_none=True,
+        metadata={"example": None, "description": "Why it applies nowhere, e.g. coupons.expired"},
+    )
