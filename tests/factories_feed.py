@@ -97,7 +97,15 @@ def reservation(session, *, user_id: int, store, skus, state: str = "picked_up")
     return r
 
 
-def show(session, *, user_id: int, merchant, state: str = "approved", sku_ids=()) -> BuyerShow:
+def show(
+    session,
+    *,
+    user_id: int,
+    merchant,
+    state: str = "approved",
+    sku_ids=(),
+    approved_ago: timedelta = timedelta(minutes=5),
+) -> BuyerShow:
     s = BuyerShow(
         user_id=user_id,
         merchant_id=merchant.id,
@@ -105,6 +113,7 @@ def show(session, *, user_id: int, merchant, state: str = "approved", sku_ids=()
         sku_ids=list(sku_ids),
         state=state,
         reject_reason="Off topic" if state == "rejected" else None,
+        moderated_at=None if state == "pending" else datetime.now(UTC) - approved_ago,
     )
     session.add(s)
     session.flush()  # id for the caller

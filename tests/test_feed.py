@@ -202,3 +202,30 @@ def test_product_posts_show_price_and_the_nearest_store_with_stock(client, sessi
     assert product["nearest_store"]["available"] == 3
     detail = client.get(f"/v1/posts/{post.id}").get_json()["products"][0]
     assert detail["nearest_store"] is None  # no position given
+
+
+def test_followers_get_approved_buyer_shows_in_time_order(client, session, merchant, make_shopper):
+    fan, author = make_shopper(), make_shopper()
+    follow(session, fan, merchant)
+    older = ff.post(session, merchant=merchant, ago=timedelta(hours=3))
+    show = ff.show(session, user_id=author.id, merchant=merchant, approved_ago=timedelta(hours=2))
+    newer = ff.post(session, merchant=merchant, ago=timedelta(hours=1))
+    ff.show(session, user_id=author.id, merchant=merchant, state="pending")
+    ff.show(session, user_id=author.id, merchant=factories.merchant(session))
+    session.commit()
+    page = feed(client, fan)
+    assert [(i["type"], i["id"]) for i in page["items"]] == [
+        ("post", newer.id),
+        ("buyer_show", show.id),
+        ("post", older.id),
+    ]
+    assert page["items"][1]["buyer_show"]["author"]["id"] == author.id
+    seen, cursor = [], None
+    while True:
+        page = feed(client, fan, limit=1, **({"cursor": cursor} if cursor else {}))
+        seen += [(i["type"], i["id"]) for i in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert seen == [("post", newer.id), ("buyer_show", show.id), ("post", older.id)]
+    assert [i["type"] for i in feed(client, fan, sort="hot")["items"]] == ["post", "post"]
+    assert feed(client, None)["items"] == []

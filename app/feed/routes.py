@@ -22,7 +22,7 @@ ONE_YEAR = 365 * 24 * 3600
 class Feed(MethodView):
     @optional_login
     @feed_blp.arguments(schemas.FeedArgsSchema, location="query")
-    @feed_blp.response(200, schemas.PostPageSchema)
+    @feed_blp.response(200, schemas.FeedPageSchema)
     def get(self, args):
         """Followed merchants' posts, store-local posts near me and my city's; `sort=hot` ranks."""
         items, next_cursor = reading.feed(

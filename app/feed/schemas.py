@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from app.feed.models import POST_KINDS
 from app.geo import lat_field, lng_field, radius_field
+from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
 ID = validate.Range(1, 2**62)
@@ -198,7 +199,35 @@ class AdminPostSchema(PostSchema):
     updated_at = ma.fields.DateTime()
 
 
+# --- buyer shows, and the feed that mixes them with posts -----------------------------------
+
+
+class ShowAuthorSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 7})
+    display_name = ma.fields.String(metadata={"example": "Mei"})
+
+
+class ShowSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 55})
+    author = ma.fields.Nested(ShowAuthorSchema)
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
+    body = ma.fields.String(metadata={"example": "Smells like spring."})
+    images = ma.fields.List(ma.fields.Nested(MediaSchema))
+    rating = ma.fields.Integer(allow_none=True, metadata={"example": 5})
+    verified = ma.fields.Boolean(metadata={"example": True})
+    state = ma.fields.String(metadata={"example": "approved"})
+    reject_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    created_at = StoredDateTime()
+
+
+class FeedItemSchema(PostSchema):
+    type = ma.fields.String(metadata={"example": "post", "description": "post or buyer_show"})
+    buyer_show = ma.fields.Nested(ShowSchema, metadata={"description": "On buyer_show items"})
+
+
 PostPageSchema = page_schema(PostSchema, "PostPageSchema")
+FeedPageSchema = page_schema(FeedItemSchema, "FeedPageSchema")
 AdminPostPageSchema = page_schema(AdminPostSchema, "AdminPostPageSchema")
 
 
