@@ -127,11 +127,11 @@ def media_root(app, tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def upload(client, caller, data: bytes | None = None, name: str = "photo.jpg"):
+def upload(client, caller, data: bytes | None = None, name: str = "photo.jpg", **headers):
     """POST /v1/media as `caller` (a small JPEG unless `data` is given)."""
     return client.post(
         "/v1/media",
         data={"file": (io.BytesIO(data if data is not None else image_bytes()), name)},
-        headers=caller.headers,
+        headers={**caller.headers, **headers},
         content_type="multipart/form-data",
     )

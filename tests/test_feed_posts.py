@@ -221,3 +221,13 @@ def test_another_merchants_post_is_404(client, owner, session):
     assert client.patch(url, json={"body": "x"}, headers=owner.headers).status_code == 404
     assert client.post(f"{url}/hide", json={}, headers=owner.headers).status_code == 404
     assert client.delete(url, headers=owner.headers).status_code == 404
+
+
+def test_an_idempotency_key_replays_the_first_draft(client, owner, session):
+    headers = {**owner.headers, "Idempotency-Key": "draft-1"}
+    body = {"kind": "article", "title": "Once"}
+    first = client.post("/v1/admin/posts", json=body, headers=headers)
+    again = client.post("/v1/admin/posts", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json()
+    assert len(session.scalars(select(Post)).all()) == 1

@@ -156,3 +156,14 @@ def test_a_missing_file_field_is_422(client, shopper):
     )
     assert resp.status_code == 422
     assert "file" in resp.get_json()["errors"]
+
+
+def test_an_idempotency_key_replays_the_first_upload(client, shopper, session):
+    key = {"Idempotency-Key": "up-1"}
+    first = upload(client, shopper, image_bytes("PNG"), **key)
+    again = upload(client, shopper, image_bytes("PNG"), **key)
+    assert first.status_code == again.status_code == 201
+    assert first.get_json() == again.get_json()
+    assert session.scalar(select(func.count()).select_from(Media)) == 1
+    other = upload(client, shopper, image_bytes("PNG", size=(10, 10)), **key)
+    assert other.status_code == 422

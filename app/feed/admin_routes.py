@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import idempotency
 from app.accounts.permissions import staff_required
 from app.extensions import db
 from app.feed import rewards, schemas, views
@@ -13,6 +14,12 @@ admin_posts_blp = Blueprint(
 )
 EDITORS = ("owner", "operator")
 MODERATORS = ("owner", "operator", "service")
+
+
+def _create(data: dict, staff):
+    return feed_service.create_post(
+        session=db.session, merchant_id=staff.merchant_id, user_id=staff.user_id, data=data
+    )
 
 
 def _admin_view(post) -> dict:
@@ -34,14 +41,20 @@ class AdminPosts(MethodView):
 
     @staff_required(*EDITORS)
     @admin_posts_blp.arguments(schemas.PostCreateSchema)
+    @admin_posts_blp.arguments(idempotency.IdempotencyHeaderSchema, location="headers")
     @admin_posts_blp.response(201, schemas.AdminPostSchema)
-    def post(self, data, staff):
+    def post(self, data, headers, staff):
         """Create a draft post (owners, operators)."""
-        post = feed_service.create_post(
-            session=db.session, merchant_id=staff.merchant_id, user_id=staff.user_id, data=data
+        outcome = idempotency.run_once(
+            session=db.session,
+            user_id=staff.user_id,
+            scope=f"feed.post:{staff.merchant_id}",
+            key=headers["idempotency_key"],
+            payload=data,
+            work=lambda: (201, _admin_view(_create(data, staff))),
         )
         db.session.commit()
-        return _admin_view(post)
+        return outcome.body, outcome.status
 
 
 @admin_posts_blp.route("/posts/<int:post_id>")

@@ -1,9 +1,12 @@
 """Shopper side of the feed: reading posts, likes, votes, follows; and image uploads."""
 
+import hashlib
+
 from flask import send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import idempotency
 from app.accounts.permissions import current_user_id, login_required, optional_login
 from app.content_types import accepts, limit_body
 from app.errors import NotFound
@@ -139,17 +142,30 @@ class MediaUpload(MethodView):
     @login_required
     @limit_body("MEDIA_MAX_BYTES")
     @media_blp.arguments(schemas.UploadSchema, location="files")
+    @media_blp.arguments(idempotency.IdempotencyHeaderSchema, location="headers")
     @media_blp.response(201, schemas.MediaSchema)
     @media_blp.alt_response(413, description="Larger than 10 MB")
     @media_blp.alt_response(
         422, description="Not a JPEG, PNG or WebP image, corrupt, or too many pixels"
     )
-    def post(self, files):
+    def post(self, files, headers):
         """Upload an image: verified, stripped of EXIF (GPS too), re-encoded, thumbnailed."""
         data = files["file"].read()
-        item = media.upload_image(session=db.session, user_id=current_user_id(), data=data)
+        outcome = idempotency.run_once(
+            session=db.session,
+            user_id=current_user_id(),
+            scope="feed.media",
+            key=headers["idempotency_key"],
+            payload={"sha256": hashlib.sha256(data).hexdigest()},
+            work=lambda: (201, _upload(data)),
+        )
         db.session.commit()
-        return media.describe_media(item)
+        return outcome.body, outcome.status
+
+
+def _upload(data: bytes) -> dict:
+    item = media.upload_image(session=db.session, user_id=current_user_id(), data=data)
+    return media.describe_media(item)
 
 
 @media_blp.route("/media/files/<path:key>")

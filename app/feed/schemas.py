@@ -131,7 +131,7 @@ class PollOptionSchema(ma.Schema):
 
 class PollSchema(ma.Schema):
     max_choices = ma.fields.Integer(metadata={"example": 1})
-    closes_at = ma.fields.DateTime(allow_none=True)
+    closes_at = StoredDateTime(allow_none=True)
     closed = ma.fields.Boolean(metadata={"example": False})
     results_visible = ma.fields.Boolean(metadata={"example": True})
     voter_count = ma.fields.Integer(metadata={"example": 20})
@@ -179,7 +179,7 @@ class PostSchema(ma.Schema):
     products = ma.fields.List(ma.fields.Nested(PostProductSchema))
     store = ma.fields.Nested(PostStoreSchema, allow_none=True)
     cities = ma.fields.List(ma.fields.String(), metadata={"example": ["taipei"]})
-    published_at = ma.fields.DateTime(allow_none=True)
+    published_at = StoredDateTime(allow_none=True)
     like_count = ma.fields.Integer(metadata={"example": 12})
     liked_by_me = ma.fields.Boolean(metadata={"example": False})
     distance_m = ma.fields.Integer(allow_none=True, metadata={"example": 640})
@@ -192,11 +192,11 @@ class PostSchema(ma.Schema):
 class AdminPostSchema(PostSchema):
     state = ma.fields.String(metadata={"example": "published"})
     status = ma.fields.String(metadata={"example": "scheduled"})
-    publish_at = ma.fields.DateTime(allow_none=True)
+    publish_at = StoredDateTime(allow_none=True)
     hidden_reason = ma.fields.String(allow_none=True)
     reward_campaign_id = ma.fields.Integer(allow_none=True, metadata={"example": 9})
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = StoredDateTime()
+    updated_at = StoredDateTime()
 
 
 # --- buyer shows, and the feed that mixes them with posts -----------------------------------
