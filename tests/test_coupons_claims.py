@@ -284,6 +284,16 @@ def test_daily_quota_per_store(client, session, merchant, make_shopper):
     assert there.status_code == 201 and there.get_json()["claim_store_id"] == other.id
 
 
+def test_nearby_hides_a_store_whose_daily_quota_is_used_up(client, session, merchant, shopper):
+    here = fc.store(session, merchant=merchant)
+    c = fc.campaign(session, merchant=merchant, daily_quota_per_store=1)
+    session.commit()
+    url = f"/v1/coupons/nearby?lat={LAT}&lng={LNG}"
+    assert [i["store"]["id"] for i in client.get(url).get_json()["items"]] == [here.id]
+    assert claim(client, shopper, c.id, lat=LAT, lng=LNG).status_code == 201
+    assert client.get(url).get_json()["items"] == []
+
+
 def test_red_packet_draws_within_its_range(client, session, merchant, make_shopper):
     c = fc.campaign(
         session,

@@ -8,7 +8,7 @@ so concurrent claims queue on the campaign row and no Python read decides a limi
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Date, and_, cast, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from app.coupons.models import (
     claimable_now,
     geofence_reach,
     sql_now,
+    store_day,
 )
 from app.errors import Conflict, Invalid, NotFound
 from app.geo import point_ewkt
@@ -175,8 +176,7 @@ def _count_user(session: Session, campaign_id: int, user_id: int, limit: int) ->
 
 
 def _count_store_day(session: Session, campaign_id: int, store, quota: int) -> None:
-    day = cast(func.timezone(store.timezone, sql_now()), Date)  # the store's own calendar day
-    keys = {"campaign_id": campaign_id, "store_id": store.id, "day": day}
+    keys = {"campaign_id": campaign_id, "store_id": store.id, "day": store_day(store.timezone)}
     if not _count_up(session, CouponStoreDay, keys, quota):
         raise Conflict(
             "Today's coupons at this store are gone; try tomorrow.",

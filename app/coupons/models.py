@@ -13,8 +13,10 @@ from sqlalchemy import (
     String,
     and_,
     any_,
+    cast,
     func,
     or_,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -167,6 +169,22 @@ def sql_now():
     """SQL: the statement's clock, not the transaction's start (what `now()` gives): a rule about
     "now" must not see a stale time in a long transaction."""
     return func.statement_timestamp()
+
+
+def store_day(timezone):
+    """SQL: today's date in a store's own time zone (the per-store daily quota's day)."""
+    return cast(func.timezone(timezone, sql_now()), Date)
+
+
+def store_quota_left(store_id, timezone):
+    """SQL: the campaign's per-store daily quota (if any) is not used up at this store today."""
+    c, d = CouponCampaign, CouponStoreDay
+    used = (
+        select(d.claimed)
+        .where(d.campaign_id == c.id, d.store_id == store_id, d.day == store_day(timezone))
+        .scalar_subquery()
+    )
+    return or_(c.daily_quota_per_store.is_(None), func.coalesce(used, 0) < c.daily_quota_per_store)
 
 
 def claimable_now():

@@ -3,8 +3,10 @@
 from flask import current_app, make_response
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter.util import get_remote_address
 from flask_smorest import Blueprint
+from jwt import PyJWTError
 
 from app import idempotency
 from app.accounts.permissions import (
@@ -45,7 +47,7 @@ def _claimant() -> str:
     try:
         verify_jwt_in_request(optional=True)
         identity = get_jwt_identity()
-    except Exception:  # any token problem is the view's to report
+    except (JWTExtendedException, PyJWTError):  # the view reports token problems
         identity = None
     return f"user:{identity}" if identity else f"ip:{get_remote_address()}"
 

@@ -12,6 +12,7 @@ from app.coupons.models import (
     geofence_reach,
     in_store_scope,
     sql_now,
+    store_quota_left,
 )
 from app.errors import Conflict, Invalid, NotFound
 from app.geo import point_ewkt
@@ -271,7 +272,7 @@ def campaigns_near(
     """Campaigns claimable here and now, nearest qualifying store first."""
     here = func.ST_GeogFromText(point_ewkt(lat, lng))
     near = (
-        select(Store.id, Store.merchant_id, Store.name, Store.location)
+        select(Store.id, Store.merchant_id, Store.name, Store.location, Store.timezone)
         .where(Store.is_active, func.ST_DWithin(Store.location, here, radius_m))
         .order_by(Store.location.op("<->")(here))
         .limit(NEAR_STORES)
@@ -284,6 +285,7 @@ def campaigns_near(
         claimable_now(),
         in_store_scope(near.c.id),
         func.coalesce(func.ST_DWithin(near.c.location, here, reach), True),
+        store_quota_left(near.c.id, near.c.timezone),
     ]
     if user_id is not None:
         conditions.append(func.coalesce(_my_claims(session, c.id, user_id), 0) < c.per_user_limit)
