@@ -33,6 +33,18 @@ def test_owner_creates_reads_and_lists_campaigns(client, session, merchant, owne
     assert page["next_cursor"] is None
 
 
+def test_creating_with_an_idempotency_key_makes_one_campaign(client, owner):
+    body, key = fc.campaign_body(), {**owner.headers, "Idempotency-Key": "camp-1"}
+    first = client.post(BASE, json=body, headers=key)
+    again = client.post(BASE, json=body, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(client.get(BASE, headers=owner.headers).get_json()["items"]) == 1
+    other = client.post(BASE, json={**body, "title": "Other"}, headers=key)
+    assert (other.status_code, other.get_json()["type"]) == (422, "idempotency.key_reused")
+
+
 def test_list_pages_with_a_cursor(client, session, merchant, owner):
     ids = [fc.campaign(session, merchant=merchant).id for _ in range(3)]
     session.commit()

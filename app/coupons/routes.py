@@ -31,6 +31,7 @@ admin_coupons_blp = Blueprint(
 CAMPAIGN_MANAGERS = ("owner", "operator")
 TILL_ROLES = ("owner", "operator", "store_manager")
 COUPON_DETAIL = schemas.CouponDetailSchema()
+CAMPAIGN = schemas.CampaignSchema()
 
 
 def _claim_limit_per_user() -> str:
@@ -50,6 +51,12 @@ def _claimant() -> str:
     except (JWTExtendedException, PyJWTError):  # the view reports token problems
         identity = None
     return f"user:{identity}" if identity else f"ip:{get_remote_address()}"
+
+
+def _answer(outcome: idempotency.Outcome):
+    # The body was dumped once, when first made (a replay is the stored JSON): send it as is.
+    replayed = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return make_response(outcome.body, outcome.status, replayed)
 
 
 # --- shopper -----------------------------------------------------------------------------------
@@ -120,8 +127,7 @@ class Claim(MethodView):
             ),
         )
         db.session.commit()
-        replayed = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return make_response(outcome.body, outcome.status, replayed)
+        return _answer(outcome)
 
 
 @coupons_blp.route("/wallet/coupons")
@@ -165,14 +171,27 @@ class Campaigns(MethodView):
 
     @staff_required(*CAMPAIGN_MANAGERS)
     @admin_coupons_blp.arguments(schemas.CampaignCreateSchema)
+    @admin_coupons_blp.arguments(idempotency.IdempotencyHeaderSchema, location="headers")
     @admin_coupons_blp.response(201, schemas.CampaignSchema)
-    def post(self, data, staff):
+    def post(self, data, headers, staff):
         """Create a campaign (owners, operators)."""
-        campaign = coupons_service.create_campaign(
-            session=db.session, merchant_id=staff.merchant_id, data=data
+        outcome = idempotency.run_once(
+            session=db.session,
+            user_id=staff.user_id,
+            scope=f"coupons.campaign:{staff.merchant_id}",
+            key=headers["idempotency_key"],
+            payload=data,
+            work=lambda: (
+                201,
+                CAMPAIGN.dump(
+                    coupons_service.create_campaign(
+                        session=db.session, merchant_id=staff.merchant_id, data=data
+                    )
+                ),
+            ),
         )
         db.session.commit()
-        return campaign
+        return _answer(outcome)
 
 
 @admin_coupons_blp.route("/coupon-campaigns/<int:campaign_id>")
