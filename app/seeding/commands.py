@@ -28,7 +28,9 @@ def _reset(conn) -> None:
 @click.option("--demo", is_flag=True, help="One city, a few merchants, ~50 stores, demo logins.")
 @click.option("--stores", default=180_000, show_default=True, type=click.IntRange(1, 2_000_000))
 @click.option("--cities", default=330, show_default=True, type=click.IntRange(1, 5_000))
-@click.option("--reset", is_flag=True, help="Drop the previous world first.")
+@click.option(
+    "--reset", is_flag=True, help="First drop every merchant (and all of theirs) and demo logins."
+)
 @click.option("--stores-only", is_flag=True, help="Skip what other domains add (catalog, ...).")
 @with_appcontext
 def seed(rng_seed: int, demo: bool, stores: int, cities: int, reset: bool, stores_only: bool):
