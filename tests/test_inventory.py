@@ -8,6 +8,7 @@ from tests import factories
 from tests import factories_inventory as inv
 from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 
+FAR = 60  # stores of a chain 110 km away
 # Points east of Taipei's centre: ~1 km per 0.00991 degrees of longitude at this latitude.
 LAT, LNG = inv.TAIPEI
 KM = 0.00991
@@ -270,3 +271,27 @@ def test_stock_near_me_pages_through_stores_at_the_same_spot(client, session, me
         if cursor is None:
             break
     assert sorted(seen) == sorted(s.id for s in twins)
+
+
+def test_stock_near_me_of_a_sku_held_by_many_stores(client, session, merchant, sku):
+    """Stores outside the radius are never listed, however many hold the SKU."""
+    far = [inv.store(session, merchant, lat=LAT + 1) for _ in range(FAR)]
+    near = [inv.store(session, merchant, lng=LNG + k * KM) for k in (3, 1, 2)]
+    _stock_all(session, far + near, sku, [1] * (FAR + 3))
+    url = f"/v1/skus/{sku.id}/nearby?lat={LAT}&lng={LNG}&limit=2"
+    first = client.get(url).get_json()
+    second = client.get(f"{url}&cursor={first['next_cursor']}").get_json()
+    ids = [i["store"]["id"] for i in first["items"] + second["items"]]
+    assert ids == [near[1].id, near[2].id, near[0].id]
+    assert second["next_cursor"] is None
+
+
+def test_quote_for_a_chain_walks_its_nearest_stores(client, session, merchant):
+    """A chain's stores outside the radius are not quoted; the nearest that can fulfil are."""
+    a = inv.skus(session, merchant)[0]
+    far = [inv.store(session, merchant, lat=LAT + 1) for _ in range(FAR)]
+    near = [inv.store(session, merchant, lng=LNG + k * KM) for k in (2, 1)]
+    _stock_all(session, far[:1] + near, a, [5, 1, 5])
+    cart = {"lat": LAT, "lng": LNG, "items": [{"sku_id": a.id, "qty": 2}]}
+    body = client.post("/v1/pickup/quote", json=cart).get_json()
+    assert [s["store"]["id"] for s in body["stores"]] == [near[1].id]  # near[0] holds 1 unit
