@@ -88,3 +88,45 @@ def test_imports_of_two_merchants_do_not_collide(client, session, owner, make_st
 
     assert resp.get_json()["created"] == 1
     assert session.scalar(select(func.count()).select_from(Store)) == 2
+
+
+CSV_HEADER = "code,name,address,city,lat,lng,timezone,pickup_enabled,hours\n"
+
+
+def test_a_csv_import(client, session, owner):
+    body = CSV_HEADER + (
+        'A,Store A,1 Main St,Taipei,25.03,121.56,Asia/Taipei,false,"{""mon"": '
+        '[{""opens"": ""09:00"", ""closes"": ""18:00""}]}"\n'
+        "B,Store B,2 Main St,Taipei,25.04,121.57,Asia/Taipei,,\n"
+    )
+
+    resp = client.post(IMPORT, data=body, content_type="text/csv", headers=owner.headers)
+
+    assert resp.status_code == 200, resp.get_json()
+    stores = stores_by_code(session)
+    assert stores["A"].pickup_enabled is False and stores["B"].pickup_enabled is True
+    assert stores["A"].hours == {"mon": [{"opens": "09:00", "closes": "18:00"}]}
+    assert stores["B"].position == {"lat": 25.04, "lng": 121.57}
+
+
+def test_a_csv_with_a_bad_line_imports_nothing(client, session, owner):
+    body = CSV_HEADER + (
+        "A,Store A,1 Main St,Taipei,25.03,121.56,Asia/Taipei,,\n"
+        "B,Store B,2 Main St,Taipei,95,121.57,Asia/Taipei,,{not json\n"
+    )
+
+    resp = client.post(IMPORT, data=body, content_type="text/csv", headers=owner.headers)
+
+    assert resp.status_code == 422
+    errors = resp.get_json()["errors"]
+    assert "stores.1.location.lat" in errors
+    assert any(field.startswith("stores.1.hours") for field in errors)
+    assert session.scalar(select(func.count()).select_from(Store)) == 0
+
+
+def test_other_body_types_are_refused(client, owner):
+    resp = client.post(
+        IMPORT, data="<stores/>", content_type="application/xml", headers=owner.headers
+    )
+
+    assert resp.status_code == 415

@@ -7,11 +7,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.accounts.permissions import StaffContext, staff_required
+from app.content_types import accepts
 from app.errors import Forbidden, Invalid
 from app.extensions import db
 from app.pagination import decode_cursor, encode_cursor
 from app.stores import schemas, search
 from app.stores import service as stores_service
+from app.stores.csv_import import CSV, StoreImportParser
 
 stores_blp = Blueprint(
     "stores", __name__, url_prefix="/v1", description="Nearby stores, store detail and the map"
@@ -19,6 +21,7 @@ stores_blp = Blueprint(
 admin_stores_blp = Blueprint(
     "admin: stores", __name__, url_prefix="/v1/admin", description="Stores of the merchant"
 )
+admin_stores_blp.ARGUMENTS_PARSER = StoreImportParser()  # JSON as usual, plus the CSV import
 EDITORS = ("owner", "operator")
 HOURS_EDITORS = ("owner", "operator", "store_manager")
 
@@ -99,7 +102,13 @@ class AdminStores(MethodView):
 @admin_stores_blp.route("/stores:import")
 class AdminStoresImport(MethodView):
     @staff_required(*EDITORS)
-    @admin_stores_blp.arguments(schemas.StoreImportSchema)
+    @accepts(CSV)
+    @admin_stores_blp.arguments(
+        schemas.StoreImportSchema,
+        description="JSON as shown, or text/csv with a header line: code,name,address,city,"
+        "lat,lng,timezone and optionally phone,pickup_enabled,pickup_hold_minutes,is_active,"
+        "hours (a JSON cell). Errors name rows from 0 (the first line after the header).",
+    )
     @admin_stores_blp.response(200, schemas.ImportResultSchema)
     def post(self, data, staff: StaffContext):
         """Create or update (by code) up to 1000 stores; any bad row and nothing is written."""
