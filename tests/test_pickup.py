@@ -191,12 +191,16 @@ def test_shoppers_list_read_cancel_and_extend_their_own_only(client, make_shoppe
 
 
 def test_an_overdue_hold_reads_as_expired_before_the_sweeper_and_is_released_by_it(
-    client, shopper, shop, session, app
+    client, shopper, shop, session, app, owner
 ):
     store, skus = shop
     rid = _reserve(client, shopper, store, [(skus[0], 4)]).get_json()["id"]
     session.execute(update(Reservation).values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     session.commit()
+    listing = f"/v1/admin/stores/{store.id}/reservations?state="
+    assert client.get(listing + "reserved", headers=owner.headers).get_json()["items"] == []
+    expired = client.get(listing + "expired", headers=owner.headers).get_json()["items"]
+    assert [r["id"] for r in expired] == [rid]
     assert client.get(f"/v1/reservations/{rid}", headers=shopper.headers).get_json()["state"] == (
         "expired"
     )
