@@ -282,3 +282,16 @@ def test_bad_exceptions_are_named(client, owner, two_stores, path_date, body, fi
 
     assert resp.status_code == 422
     assert field in resp.get_json()["errors"]
+
+
+def test_a_retried_create_with_the_same_key_makes_one_store(client, session, owner):
+    headers = {**owner.headers, "Idempotency-Key": "create-tpe-001"}
+
+    first = client.post("/v1/admin/stores", json=NEW_STORE, headers=headers)
+    retry = client.post("/v1/admin/stores", json=NEW_STORE, headers=headers)
+    other = client.post("/v1/admin/stores", json={**NEW_STORE, "name": "Other"}, headers=headers)
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.get_json() == first.get_json() and retry.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert count_stores(session) == 1

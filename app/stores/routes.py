@@ -2,10 +2,11 @@
 
 import datetime as dt
 
-from flask import current_app, request
+from flask import current_app, make_response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import idempotency
 from app.accounts.permissions import StaffContext, staff_required
 from app.content_types import accepts
 from app.errors import Forbidden, Invalid
@@ -23,6 +24,7 @@ admin_stores_blp = Blueprint(
 )
 admin_stores_blp.ARGUMENTS_PARSER = StoreImportParser()  # JSON as usual, plus the CSV import
 EDITORS = ("owner", "operator")
+STORE = schemas.StoreSchema()
 HOURS_EDITORS = ("owner", "operator", "store_manager")
 
 
@@ -89,14 +91,27 @@ class AdminStores(MethodView):
 
     @staff_required(*EDITORS)
     @admin_stores_blp.arguments(schemas.StoreCreateSchema)
+    @admin_stores_blp.arguments(idempotency.IdempotencyHeaderSchema, location="headers")
     @admin_stores_blp.response(201, schemas.StoreSchema)
-    def post(self, data, staff: StaffContext):
-        """Create a store (owners, operators)."""
-        store = stores_service.create_store(
-            session=db.session, merchant_id=staff.merchant_id, data=data
+    @admin_stores_blp.alt_response(409, description="Another store of yours has this code")
+    def post(self, data, headers, staff: StaffContext):
+        """Create a store (owners, operators); retries with the same Idempotency-Key are safe."""
+        outcome = idempotency.run_once(
+            session=db.session,
+            user_id=staff.user_id,
+            scope=f"stores.create:{staff.merchant_id}",
+            key=headers["idempotency_key"],
+            payload=data,
+            work=lambda: (201, STORE.dump(_create(data, staff))),
         )
         db.session.commit()
-        return store
+        # Dumped once when first made (a replay is the stored JSON): sent as is.
+        replayed = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return make_response(outcome.body, outcome.status, replayed)
+
+
+def _create(data: dict, staff: StaffContext):
+    return stores_service.create_store(session=db.session, merchant_id=staff.merchant_id, data=data)
 
 
 @admin_stores_blp.route("/stores:import")
