@@ -157,3 +157,31 @@ def test_pickup_cancel_and_sweeper_racing_on_one_reservation_one_wins(
     picked = winners.count("picked_up")
     row = session.scalars(select(Stock).execution_options(populate_existing=True)).one()
     assert (row.on_hand, row.reserved) == (50 - 2 * picked, 0)
+
+
+def test_several_sweepers_at_once_expire_each_hold_exactly_once(
+    committed, make_shopper, session, merchant
+):
+    store = inv.store(session, merchant)
+    sku = inv.skus(session, merchant)[0]
+    inv.stock(session, store, sku, on_hand=100)
+    session.commit()
+    for shopper in _shoppers(make_shopper, 8):
+        for _ in range(5):
+            assert _reserver(committed, shopper, store.id, [(sku.id, 2)])()[0] == 201
+    later = datetime.now(UTC) + timedelta(days=1)
+
+    def sweeper():
+        swept = 0
+        with committed.app_context():
+            try:
+                while count := expiry.sweep_batch(session=db.session, batch_size=3, at=later):
+                    db.session.commit()
+                    swept += count
+            finally:
+                db.session.remove()
+        return swept
+
+    assert sum(_race(committed, [sweeper] * 4)) == 40
+    row = session.scalars(select(Stock).execution_options(populate_existing=True)).one()
+    assert (row.on_hand, row.reserved) == (100, 0)

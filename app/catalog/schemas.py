@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.pagination import page_schema
 
-ID = validate.Range(1, 2**62)
+ID = validate.Range(1, 2**62)  # every bigint id taken from a client
 CODE = ma.fields.String(
     validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"),
     metadata={"example": "TEA-OOLONG-100G"},

@@ -3,11 +3,11 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.catalog.schemas import ID
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
 from app.pagination import PageArgsSchema, page_schema
 
-ID = validate.Range(1, 2**62)
 MAX_UNITS = 1_000_000
 MAX_SYNC_ROWS = 5000
 

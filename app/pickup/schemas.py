@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.catalog.schemas import ID
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
 from app.pagination import PageArgsSchema, page_schema
@@ -10,9 +11,7 @@ from app.pickup.models import STATES
 
 
 class ReservationCreateSchema(ma.Schema):
-    store_id = ma.fields.Integer(
-        required=True, validate=validate.Range(1, 2**62), metadata={"example": 12}
-    )
+    store_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 12})
     items = CART
 
 
