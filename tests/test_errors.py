@@ -2,7 +2,6 @@
 and wrongly typed bodies with a 4xx problem naming the field, never a 500."""
 
 import logging
-import re
 
 import pytest
 
