@@ -92,8 +92,8 @@ class ProductSchema(ma.Schema):
     description = ma.fields.String(allow_none=True, metadata={"example": "High-mountain oolong."})
     image_urls = ma.fields.List(ma.fields.String(), metadata={"example": []})
     is_active = ma.fields.Boolean(metadata={"example": True})
-    created_at = ma.fields.DateTime()
-    updated_at = ma.fields.DateTime()
+    created_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
+    updated_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     skus = ma.fields.List(ma.fields.Nested(SkuSchema))
 
 

@@ -28,7 +28,7 @@ class StockSchema(ma.Schema):
     on_hand = ma.fields.Integer(metadata={"example": 12})
     reserved = ma.fields.Integer(metadata={"example": 2})
     available = ma.fields.Integer(metadata={"example": 10})
-    updated_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
 
 
 class SyncRowSchema(ma.Schema):

@@ -25,12 +25,12 @@ class ReservationSchema(ma.Schema):
     store_id = ma.fields.Integer(metadata={"example": 12})
     state = ma.fields.String(metadata={"example": "reserved"})
     items = ma.fields.List(ma.fields.Nested(ReservationItemSchema))
-    expires_at = StoredDateTime()
+    expires_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     extended = ma.fields.Boolean(metadata={"example": False})
-    created_at = StoredDateTime()
-    ready_at = StoredDateTime(allow_none=True)
-    picked_up_at = StoredDateTime(allow_none=True)
-    closed_at = StoredDateTime(allow_none=True)
+    created_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
+    ready_at = StoredDateTime(allow_none=True, metadata={"example": None})
+    picked_up_at = StoredDateTime(allow_none=True, metadata={"example": None})
+    closed_at = StoredDateTime(allow_none=True, metadata={"example": None})
     close_reason = ma.fields.String(allow_none=True, metadata={"example": None})
 
 
