@@ -36,6 +36,8 @@ class Config:
             "pool_pre_ping": False,
             "pool_recycle": 3600,
         }
+        # Hot reads are prepared once per pooled connection (app/prepared.py); 0 behind PgBouncer.
+        self.DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
         self.SECRET_KEY = (
             overrides.pop("SECRET_KEY", None)
             or os.environ.get("SECRET_KEY")

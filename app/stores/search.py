@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app import prepared
 from app.errors import Invalid, NotFound
 from app.pagination import decode_cursor, encode_cursor
 
@@ -150,7 +151,7 @@ def stores_near(
             raise Invalid("cursor", "This cursor belongs to another search.")
         params.update(after_knn=after[0], after_id=after[1])
     sql = _nearby_sql(tuple(sorted(filters)), after is not None)
-    rows = session.execute(sql, {**params, **filters}).all()
+    rows = prepared.execute(session, sql, {**params, **filters}).all()
     items = [{**_store_item(row), "distance_m": round(row.distance)} for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -172,7 +173,7 @@ def _exception(row) -> dict | None:
 
 def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
     """One active store with its week's hours and today's exception (in its own zone)."""
-    row = session.execute(DETAIL, {"store_id": store_id, "now": now}).first()
+    row = prepared.execute(session, DETAIL, {"store_id": store_id, "now": now}).first()
     if row is None:
         raise NotFound("Store not found.", type="stores.not_found")
     return {
@@ -195,7 +196,7 @@ def stores_in_bbox(
     crosses = min_lng > max_lng
     params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
     params.update(y2=max_lat, limit=MAP_LIMIT + 1, now=now, **filters)
-    rows = session.execute(_map_sql(tuple(sorted(filters)), crosses), params).all()
+    rows = prepared.execute(session, _map_sql(tuple(sorted(filters)), crosses), params).all()
     features = [
         {
             "type": "Feature",
