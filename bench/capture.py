@@ -14,6 +14,8 @@ def capture(world, requests) -> list[str]:
             SQLALCHEMY_DATABASE_URI=sqlalchemy_url(world.url),
             SECRET_KEY="bench-capture",
             ACCESS_LOG=False,
+            # The plain statements: pgbench prepares them itself (-M prepared), as our app does.
+            DB_PREPARED_STATEMENTS=False,
         )
     )
     statements: list[str] = []
