@@ -2,11 +2,11 @@
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.accounts import schemas
 from app.accounts import service as accounts_service
 from app.accounts.permissions import current_user_id, login_required, staff_required
+from app.blueprint import Blueprint
 from app.extensions import db, limiter
 
 auth_blp = Blueprint("auth", __name__, url_prefix="/v1", description="Shopper accounts and tokens")

@@ -1,9 +1,9 @@
 """Catalog endpoints: shopper reads and merchant admin."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.accounts.permissions import staff_required
+from app.blueprint import Blueprint
 from app.catalog import schemas
 from app.catalog import service as catalog_service
 from app.extensions import db

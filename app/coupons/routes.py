@@ -5,7 +5,6 @@ from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 from jwt import PyJWTError
 
 from app import idempotency
@@ -15,6 +14,7 @@ from app.accounts.permissions import (
     optional_login,
     staff_required,
 )
+from app.blueprint import Blueprint
 from app.coupons import claims, redemption, schemas
 from app.coupons import service as coupons_service
 from app.extensions import db, limiter

@@ -1,10 +1,10 @@
 """Merchant admin of posts (drafts, edits, scheduling, publishing, hiding) and feed rewards."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import idempotency
 from app.accounts.permissions import staff_required
+from app.blueprint import Blueprint
 from app.extensions import db
 from app.feed import rewards, schemas, views
 from app.feed import service as feed_service

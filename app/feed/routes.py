@@ -4,10 +4,10 @@ import hashlib
 
 from flask import send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import idempotency
 from app.accounts.permissions import current_user_id, login_required, optional_login
+from app.blueprint import Blueprint
 from app.content_types import accepts, limit_body
 from app.errors import NotFound
 from app.extensions import db

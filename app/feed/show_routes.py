@@ -1,10 +1,10 @@
 """Buyer show endpoints: shoppers post and report, merchants moderate."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import idempotency
 from app.accounts.permissions import current_user_id, login_required, optional_login, staff_required
+from app.blueprint import Blueprint
 from app.extensions import db
 from app.feed import buyer_shows
 from app.feed import show_schemas as schemas

@@ -1,9 +1,9 @@
 """Stock endpoints: stock near me, the pickup quote, and merchant stock admin."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.accounts.permissions import current_user_id, staff_required
+from app.blueprint import Blueprint
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import availability, schemas

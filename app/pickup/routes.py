@@ -4,7 +4,6 @@ from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 
 from app.accounts.permissions import (
     StaffContext,
@@ -12,6 +11,7 @@ from app.accounts.permissions import (
     login_required,
     staff_required,
 )
+from app.blueprint import Blueprint
 from app.extensions import db, limiter
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service

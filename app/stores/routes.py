@@ -4,10 +4,10 @@ import datetime as dt
 
 from flask import current_app, make_response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import idempotency
 from app.accounts.permissions import StaffContext, staff_required
+from app.blueprint import Blueprint
 from app.content_types import accepts
 from app.errors import Forbidden, Invalid
 from app.extensions import db
