@@ -1,6 +1,7 @@
 """Coupon campaigns: the merchant's rules and stats, and what a shopper can claim nearby."""
 
 from sqlalchemy import Float, and_, cast, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Sku
@@ -293,7 +294,7 @@ def campaigns_near(
         select(c.id.label("campaign_id"), near.c.id.label("store_id"), near.c.name, distance)
         .join_from(near, c, c.merchant_id == near.c.merchant_id)
         .where(*conditions)
-        .distinct(c.id)
+        .ext(distinct_on(c.id))
         .order_by(c.id, distance)
         .subquery()
     )
