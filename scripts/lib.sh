@@ -13,7 +13,9 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 db_url() {
   local name="${1:-shopnear}"
   if [ -n "${DATABASE_URL:-}" ]; then
-    if [ "$name" = shopnear ]; then echo "$DATABASE_URL"; else echo "${DATABASE_URL%/*}/$name"; fi
+    # Swap the database name, keeping any ?host=…&port=… query (unix sockets).
+    local base="${DATABASE_URL%%\?*}" query="${DATABASE_URL#"${DATABASE_URL%%\?*}"}"
+    if [ "$name" = shopnear ]; then echo "$DATABASE_URL"; else echo "${base%/*}/$name$query"; fi
   else
     "$ROOT/scripts/db" url "$name"
   fi
