@@ -16,10 +16,10 @@ def test_a_statement_is_prepared_once_and_reused(app, session):
         from app.extensions import db
 
         params = {"store_id": 1, "now": "2026-01-01T00:00:00+00:00"}
-        assert prepared.execute(db.session, DETAIL, params).all() == []
+        assert prepared.fetch(db.session, DETAIL, params) == []
         first = _prepared_names(db.session)
         assert len(first) == 1
-        prepared.execute(db.session, DETAIL, params).all()
+        prepared.fetch(db.session, DETAIL, params)
         assert _prepared_names(db.session) == first
 
 
@@ -36,6 +36,6 @@ def test_percent_signs_and_casts_survive_the_rewrite():
     name, prepare, execute = prepared._statements(
         text("SELECT CAST(:a AS int) + 1 AS x, '50%' AS pct, :a AS again")
     )
-    body = "SELECT CAST($1 AS int) + 1 AS x, '50%%' AS pct, $1 AS again"
+    body = "SELECT CAST($1 AS int) + 1 AS x, '50%' AS pct, $1 AS again"
     assert prepare == f"PREPARE {name} AS {body}"
     assert execute == f"EXECUTE {name} (%(a)s)"

@@ -151,7 +151,7 @@ def stores_near(
             raise Invalid("cursor", "This cursor belongs to another search.")
         params.update(after_knn=after[0], after_id=after[1])
     sql = _nearby_sql(tuple(sorted(filters)), after is not None)
-    rows = prepared.execute(session, sql, {**params, **filters}).all()
+    rows = prepared.fetch(session, sql, {**params, **filters})
     items = [{**_store_item(row), "distance_m": round(row.distance)} for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -173,7 +173,8 @@ def _exception(row) -> dict | None:
 
 def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
     """One active store with its week's hours and today's exception (in its own zone)."""
-    row = prepared.execute(session, DETAIL, {"store_id": store_id, "now": now}).first()
+    rows = prepared.fetch(session, DETAIL, {"store_id": store_id, "now": now})
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound("Store not found.", type="stores.not_found")
     return {
@@ -196,7 +197,7 @@ def stores_in_bbox(
     crosses = min_lng > max_lng
     params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
     params.update(y2=max_lat, limit=MAP_LIMIT + 1, now=now, **filters)
-    rows = prepared.execute(session, _map_sql(tuple(sorted(filters)), crosses), params).all()
+    rows = prepared.fetch(session, _map_sql(tuple(sorted(filters)), crosses), params)
     features = [
         {
             "type": "Feature",
