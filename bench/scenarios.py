@@ -158,6 +158,37 @@ def reserve_hot_requests(w: World) -> list[Req]:
     ]
 
 
+def feed_nearby_requests(w: World) -> list[Req]:
+    """The feed of signed-in shoppers who follow nobody yet: its nearby and city parts."""
+    return [
+        Req("GET", _q("/v1/feed", lat=lat, lng=lng), token=w.tokens[i % len(w.tokens)])
+        for i, (lat, lng) in enumerate(w.points(2000, "feed"))
+    ]
+
+
+def _live_post_ids(w: World, n: int) -> list[int]:
+    conn = psycopg2.connect(**w.libpq)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM posts WHERE state = 'published' AND publish_at <= now()"
+                " ORDER BY random() LIMIT %s",
+                (n,),
+            )
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def like_requests(w: World) -> list[Req]:
+    """Likes of random live posts (liking again is a no-op answered 200)."""
+    posts = _live_post_ids(w, 500)
+    return [
+        Req("PUT", f"/v1/posts/{posts[i % len(posts)]}/like", token=w.tokens[i % len(w.tokens)])
+        for i in range(2000)
+    ]
+
+
 def captured_sql(requests: Callable[[World], list[Req]], n: int = 100):
     """The SQL our code sends for the first n requests, captured from the real code path."""
 
@@ -198,5 +229,7 @@ SCENARIOS: dict[str, Scenario] = {
             "reserve_cancel", reserve_cancel_requests, chain=True, ok_statuses=frozenset({200, 201})
         ),
         Scenario("reserve_hot", reserve_hot_requests, ok_statuses=frozenset({201, 409})),
+        Scenario("feed_nearby", feed_nearby_requests, sql=captured_sql(feed_nearby_requests)),
+        Scenario("like", like_requests),
     ]
 }
