@@ -9,6 +9,7 @@ the hottest read and object building would cost more than the query.
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app import prepared
 from app.catalog import service as catalog_service
 from app.errors import Invalid
 from app.geo import point_ewkt
@@ -59,7 +60,8 @@ def skus_nearby(
 ) -> tuple[list[dict], str | None]:
     """Nearest stores holding `qty` of a SKU, in store or for pickup; sold-out ones left out."""
     after = decode_cursor("sku_nearby", cursor) or [-1.0, []]
-    rows = session.execute(
+    rows = prepared.fetch(
+        session,
         _NEARBY,
         {
             "pt": point_ewkt(lat, lng),
@@ -70,7 +72,7 @@ def skus_nearby(
             "shown": after[1],
             "limit": limit + 1,
         },
-    ).all()
+    )
     if not rows and cursor is None:
         catalog_service.public_sku(session=session, sku_id=sku_id)  # 404 for an unknown SKU
     more = len(rows) > limit
@@ -148,8 +150,8 @@ def quote_cart(
         "skus": [i["sku_id"] for i in items],
         "qtys": [i["qty"] for i in items],
     }
-    full = session.execute(_FULL, params).all()
-    partial = [] if full else session.execute(_PARTIAL, params).all()
+    full = prepared.fetch(session, _FULL, params)
+    partial = [] if full else prepared.fetch(session, _PARTIAL, params)
     return {
         "stores": [{"store": _store(r), "distance_m": round(r.distance)} for r in full],
         "partial": [
