@@ -131,7 +131,7 @@ class PollOptionSchema(ma.Schema):
 
 class PollSchema(ma.Schema):
     max_choices = ma.fields.Integer(metadata={"example": 1})
-    closes_at = StoredDateTime(allow_none=True)
+    closes_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     closed = ma.fields.Boolean(metadata={"example": False})
     results_visible = ma.fields.Boolean(metadata={"example": True})
     voter_count = ma.fields.Integer(metadata={"example": 20})
@@ -173,13 +173,15 @@ class PostSchema(ma.Schema):
     title = ma.fields.String(allow_none=True, metadata={"example": "New teas"})
     body = ma.fields.String(allow_none=True, metadata={"example": "Three spring harvests…"})
     images = ma.fields.List(ma.fields.Nested(MediaSchema))
-    video_url = ma.fields.String(allow_none=True)
+    video_url = ma.fields.String(
+        allow_none=True, metadata={"example": "https://video.example.com/v/123.mp4"}
+    )
     cover = ma.fields.Nested(MediaSchema, allow_none=True)
     sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
     products = ma.fields.List(ma.fields.Nested(PostProductSchema))
     store = ma.fields.Nested(PostStoreSchema, allow_none=True)
     cities = ma.fields.List(ma.fields.String(), metadata={"example": ["taipei"]})
-    published_at = StoredDateTime(allow_none=True)
+    published_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     like_count = ma.fields.Integer(metadata={"example": 12})
     liked_by_me = ma.fields.Boolean(metadata={"example": False})
     distance_m = ma.fields.Integer(allow_none=True, metadata={"example": 640})
@@ -192,11 +194,11 @@ class PostSchema(ma.Schema):
 class AdminPostSchema(PostSchema):
     state = ma.fields.String(metadata={"example": "published"})
     status = ma.fields.String(metadata={"example": "scheduled"})
-    publish_at = StoredDateTime(allow_none=True)
-    hidden_reason = ma.fields.String(allow_none=True)
+    publish_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
+    hidden_reason = ma.fields.String(allow_none=True, metadata={"example": "Outdated"})
     reward_campaign_id = ma.fields.Integer(allow_none=True, metadata={"example": 9})
-    created_at = StoredDateTime()
-    updated_at = StoredDateTime()
+    created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
+    updated_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
 # --- buyer shows, and the feed that mixes them with posts -----------------------------------
@@ -218,7 +220,7 @@ class ShowSchema(ma.Schema):
     verified = ma.fields.Boolean(metadata={"example": True})
     state = ma.fields.String(metadata={"example": "approved"})
     reject_reason = ma.fields.String(allow_none=True, metadata={"example": None})
-    created_at = StoredDateTime()
+    created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
 class FeedItemSchema(PostSchema):
@@ -278,7 +280,7 @@ class FollowedMerchantSchema(ma.Schema):
     merchant_id = ma.fields.Integer(metadata={"example": 3})
     name = ma.fields.String(metadata={"example": "Leaf & Bean"})
     follower_count = ma.fields.Integer(metadata={"example": 1200})
-    followed_at = ma.fields.DateTime()
+    followed_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
 FollowPageSchema = page_schema(FollowedMerchantSchema, "FollowPageSchema")
