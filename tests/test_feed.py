@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.feed import views
 from app.feed.models import Follow
 from tests import factories
 from tests import factories_feed as ff
@@ -229,3 +230,16 @@ def test_followers_get_approved_buyer_shows_in_time_order(client, session, merch
     assert seen == [("post", newer.id), ("buyer_show", show.id), ("post", older.id)]
     assert [i["type"] for i in feed(client, fan, sort="hot")["items"]] == ["post", "post"]
     assert feed(client, None)["items"] == []
+
+
+def test_nearest_stock_lookups_per_page_are_capped(client, session, merchant, monkeypatch):
+    monkeypatch.setattr(views, "NEAREST_STOCK_SKUS", 1)
+    store = ff.store(session, merchant=merchant)
+    skus = [ff.sku(session, merchant=merchant) for _ in range(2)]
+    for sku in skus:
+        inventory_factory.stock(session, store, sku, on_hand=2)
+    post = ff.post(session, merchant=merchant, kind="product", store_id=store.id)
+    post.sku_ids = [s.id for s in skus]
+    session.commit()
+    products = feed(client, None)["items"][0]["products"]
+    assert [p["nearest_store"] is not None for p in products] == [True, False]

@@ -1,7 +1,8 @@
 """How a post looks to its reader: merchant, store, images, likes, poll results, products.
 
 A page of posts costs a fixed handful of queries (merchants, stores, media, my likes and votes,
-SKUs), plus, for product posts read with a position, one nearest-stock lookup per distinct SKU.
+SKUs), plus, for product posts read with a position, one nearest-stock lookup per distinct SKU
+(at most NEAREST_STOCK_SKUS of them).
 """
 
 from datetime import datetime
@@ -38,6 +39,9 @@ def _viewer_marks(session: Session, post_ids: list[int], viewer_id: int | None):
 
 
 NEAREST_STOCK_RADIUS_M = 20_000
+# One KNN lookup per SKU: a page looks up at most this many, the first tagged in page order;
+# the rest show their price without a nearest store.
+NEAREST_STOCK_SKUS = 20
 
 
 def _names(session: Session, posts: list[Post]) -> tuple[dict, dict]:
@@ -72,7 +76,8 @@ def _nearest_stock(session: Session, sku_id: int, near: tuple[float, float]) -> 
 
 def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
     """Active tagged SKUs with price, and the nearest store holding one when `near` is given."""
-    sku_ids = {s for p in posts for s in p.sku_ids}
+    sku_ids = list(dict.fromkeys(s for p in posts for s in p.sku_ids))
+    looked_up = set(sku_ids[:NEAREST_STOCK_SKUS]) if near else set()
     rows = session.execute(
         select(Sku.id, Sku.title, Sku.price_cents, Sku.currency, Product.title.label("product"))
         .join(Product, Product.id == Sku.product_id)
@@ -85,7 +90,7 @@ def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
             "product_title": r.product,
             "price_cents": r.price_cents,
             "currency": r.currency,
-            "nearest_store": _nearest_stock(session, r.id, near) if near else None,
+            "nearest_store": _nearest_stock(session, r.id, near) if r.id in looked_up else None,
         }
         for r in rows
     }
