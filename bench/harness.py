@@ -62,7 +62,8 @@ def server_env(url: str) -> dict:
         "RESERVATION_RATE_LIMIT": "100000/minute",
         "CLAIM_RATE_LIMIT": "100000/minute",
         "CLAIM_IP_RATE_LIMIT": "100000/minute",
-        "MAX_ACTIVE_RESERVATIONS": "1000",
+        "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
+        "PICKUP_MAX_UNITS_PER_SKU": "1000000",
     }
 
 

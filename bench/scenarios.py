@@ -189,6 +189,17 @@ def like_requests(w: World) -> list[Req]:
     ]
 
 
+def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
+    """The reserve (and cancel) transactions as raw SQL, for pgbench (bench/writes.py)."""
+
+    def sql(w: World) -> list[str]:
+        from bench.writes import reserve_scripts
+
+        return reserve_scripts(w, requests(w), cancel=cancel)
+
+    return sql
+
+
 def captured_sql(requests: Callable[[World], list[Req]], n: int = 100):
     """The SQL our code sends for the first n requests, captured from the real code path."""
 
@@ -226,9 +237,18 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("quote", quote_requests, sql=captured_sql(quote_requests)),
         Scenario(
-            "reserve_cancel", reserve_cancel_requests, chain=True, ok_statuses=frozenset({200, 201})
+            "reserve_cancel",
+            reserve_cancel_requests,
+            chain=True,
+            sql=reserve_sql(reserve_cancel_requests, cancel=True),
+            ok_statuses=frozenset({200, 201}),
         ),
-        Scenario("reserve_hot", reserve_hot_requests, ok_statuses=frozenset({201, 409})),
+        Scenario(
+            "reserve_hot",
+            reserve_hot_requests,
+            sql=reserve_sql(reserve_hot_requests, cancel=False),
+            ok_statuses=frozenset({201, 409}),
+        ),
         Scenario("feed_nearby", feed_nearby_requests, sql=captured_sql(feed_nearby_requests)),
         Scenario("like", like_requests),
     ]
