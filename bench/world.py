@@ -71,13 +71,12 @@ def _flask(url: str, *args: str) -> None:
 
 def ensure(*, stores: int, cities: int, seed: int, demo: bool, stores_only: bool = False):
     """The world in its own database, seeded when missing or out of date."""
-    name = (
-        "shopnear_bench_smoke"
-        if demo
-        else "shopnear_bench"
-        if stores == 180_000
-        else f"shopnear_bench_{stores}"
-    )
+    if demo:
+        name = "shopnear_bench_smoke"
+    elif stores_only:  # --growth: stores alone, at several sizes, beside the full world
+        name = f"shopnear_bench_stores_{stores}"
+    else:
+        name = "shopnear_bench" if stores == 180_000 else f"shopnear_bench_{stores}"
     url = os.environ.get("BENCH_DATABASE_URL") or _db_url(name)
     _ensure_database(url)
     _flask(url, "db", "upgrade")
