@@ -3,7 +3,7 @@
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import any_, func, select
 
 from app.extensions import limiter
 from app.feed.models import Follow, Like, MerchantFollowerCount, PollOption, PollVote, Post
@@ -191,7 +191,7 @@ def test_sixteen_racing_likers_and_voters_leave_exact_counts(
     ballots = count(session, select(PollVote).where(PollVote.post_id == poll_post.id))
     assert ballots == 16 == session.get(Post, poll_post.id).voter_count
     for option_id in options:
-        rows = count(session, select(PollVote).where(PollVote.option_ids.any(option_id)))
+        rows = count(session, select(PollVote).where(any_(PollVote.option_ids) == option_id))
         assert rows == 16 == session.get(PollOption, option_id).votes
 
 
