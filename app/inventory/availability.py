@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app import prepared
 from app.catalog import service as catalog_service
-from app.errors import Invalid
+from app.coupons import pickup as coupon_holds
+from app.errors import Invalid, Unauthorized
 from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor
 
@@ -130,7 +131,14 @@ _PARTIAL = text(
 
 
 def quote_cart(
-    *, session: Session, lat: float, lng: float, items: list[dict], radius_m: int
+    *,
+    session: Session,
+    lat: float,
+    lng: float,
+    items: list[dict],
+    radius_m: int,
+    coupon_id: int | None = None,
+    user_id: int | None = None,
 ) -> dict:
     """Nearest pickup stores that hold the whole cart; else the nearest with what each lacks.
 
@@ -152,10 +160,25 @@ def quote_cart(
     }
     full = prepared.fetch(session, _FULL, params)
     partial = [] if full else prepared.fetch(session, _PARTIAL, params)
-    return {
+    quote = {
         "stores": [{"store": _store(r), "distance_m": round(r.distance)} for r in full],
         "partial": [
             {"store": _store(r), "distance_m": round(r.distance), "missing": r.missing}
             for r in partial
         ],
     }
+    if coupon_id is not None:
+        quote["coupon"] = _coupon_quote(session, user_id, coupon_id, params, full or partial)
+    return quote
+
+
+def _coupon_quote(session: Session, user_id, coupon_id: int, params: dict, rows) -> dict:
+    if user_id is None:
+        raise Unauthorized("Sign in to price a cart with a coupon.")
+    return coupon_holds.quote_coupon(
+        session=session,
+        user_id=user_id,
+        coupon_id=coupon_id,
+        stores=[{"id": r.id, "merchant_id": params["merchant"]} for r in rows],
+        lines=dict(zip(params["skus"], params["qtys"], strict=True)),
+    )

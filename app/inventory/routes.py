@@ -2,7 +2,7 @@
 
 from flask.views import MethodView
 
-from app.accounts.permissions import current_user_id, staff_required
+from app.accounts.permissions import current_user_id, optional_login, staff_required
 from app.blueprint import Blueprint
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
@@ -30,11 +30,12 @@ class SkuNearby(MethodView):
 
 @stock_blp.route("/pickup/quote")
 class PickupQuote(MethodView):
+    @optional_login
     @stock_blp.arguments(schemas.QuoteSchema)
     @stock_blp.response(200, schemas.QuoteResultSchema)
     def post(self, data):
         """Nearest stores that can fulfil the whole cart for pickup (else what each lacks)."""
-        return availability.quote_cart(session=db.session, **data)
+        return availability.quote_cart(session=db.session, user_id=current_user_id(), **data)
 
 
 @admin_stock_blp.route("/stores/<int:store_id>/stock/<int:sku_id>")

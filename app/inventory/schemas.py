@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.catalog.schemas import ID
+from app.coupons.schemas import COUPON_ID, CouponQuoteSchema
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
 from app.pagination import PageArgsSchema, page_schema
@@ -122,6 +123,7 @@ class QuoteSchema(ma.Schema):
     lng = lng_field(required=True)
     radius_m = radius_field(10_000)
     items = CART
+    coupon_id = COUPON_ID
 
 
 class MissingLineSchema(ma.Schema):
@@ -142,3 +144,4 @@ class PartialStoreSchema(QuoteStoreSchema):
 class QuoteResultSchema(ma.Schema):
     stores = ma.fields.List(ma.fields.Nested(QuoteStoreSchema))
     partial = ma.fields.List(ma.fields.Nested(PartialStoreSchema))
+    coupon = ma.fields.Nested(CouponQuoteSchema, metadata={"description": "With coupon_id only"})

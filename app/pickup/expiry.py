@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.coupons import pickup as coupon_holds
 from app.inventory import service as inventory_service
 from app.pickup.models import ACTIVE_STATES, Reservation, ReservationItem
 from app.pickup.service import now
@@ -35,6 +36,7 @@ def sweep_batch(*, session: Session, batch_size: int = 500, at: datetime | None 
         .where(Reservation.id.in_(overdue))
     )
     inventory_service.release_stock(session=session, lines=list(lines))
+    coupon_holds.release_held_coupons(session=session, reservation_ids=overdue)
     session.execute(
         update(Reservation)
         .where(Reservation.id.in_(overdue))

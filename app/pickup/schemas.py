@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.catalog.schemas import ID
+from app.coupons.schemas import COUPON_ID, CouponPriceSchema
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
 from app.pagination import PageArgsSchema, page_schema
@@ -13,6 +14,7 @@ from app.pickup.models import STATES
 class ReservationCreateSchema(ma.Schema):
     store_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 12})
     items = CART
+    coupon_id = COUPON_ID
 
 
 class ReservationItemSchema(ma.Schema):
@@ -41,6 +43,10 @@ class ReservationCreatedSchema(ReservationSchema):
             "example": "042917",
             "description": "Shown only in this answer; a retry with the same key gets a new one.",
         },
+    )
+    coupon = ma.fields.Nested(
+        CouponPriceSchema,
+        metadata={"description": "The coupon now held for this pickup (with coupon_id only)"},
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import idempotency
 from app.catalog import service as catalog_service
+from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
 from app.inventory import service as inventory_service
 from app.pagination import page_by_id
@@ -173,25 +174,43 @@ def reserve(
     store_id: int,
     items: list[dict],
     idempotency_key: str | None,
+    coupon_id: int | None = None,
 ) -> dict:
-    """Hold every item at one store or none; the answer alone shows the pickup code."""
+    """Hold every item at one store or none (and the coupon, if one); the answer alone shows the
+    pickup code."""
     lines = {i["sku_id"]: i["qty"] for i in items}
     created: list[Reservation] = []
 
     def work():
         created.append(_create(session, user_id, store_id, lines))
-        return 201, view(created[0], now())
+        body = view(created[0], now())
+        if coupon_id is not None:
+            body["coupon"] = _hold_coupon(session, user_id, coupon_id, created[0], lines)
+        return 201, body
 
     outcome = idempotency.run_once(
         session=session,
         user_id=user_id,
         scope="pickup.reserve",
         key=idempotency_key,
-        payload={"store_id": store_id, "items": sorted(lines.items())},
+        payload={"store_id": store_id, "items": sorted(lines.items()), "coupon_id": coupon_id},
         work=work,
     )
     reservation = created[0] if created else _locked_own(session, user_id, outcome.body["id"])
     return {**outcome.body, "pickup_code": _issue_code(reservation)}
+
+
+def _hold_coupon(session: Session, user_id, coupon_id, reservation, lines) -> dict:
+    session.flush()  # the reservation's id, which the held coupon points at
+    return coupon_holds.hold_coupon(
+        session=session,
+        user_id=user_id,
+        coupon_id=coupon_id,
+        store_id=reservation.store_id,
+        merchant_id=reservation.merchant_id,
+        reservation_id=reservation.id,
+        lines=lines,
+    )
 
 
 def _issue_code(reservation: Reservation) -> str | None:
@@ -240,6 +259,14 @@ def close(
     reservation.closed_by_user_id, reservation.close_reason = by, reason
     if state == "picked_up":
         reservation.picked_up_at = at
+        coupon_holds.use_held_coupon(
+            session=session,
+            reservation_id=reservation.id,
+            store_id=reservation.store_id,
+            staff_user_id=by,
+        )
+    else:
+        coupon_holds.release_held_coupons(session=session, reservation_ids=[reservation.id])
 
 
 def get_own(*, session: Session, user_id: int, public_id: str) -> dict:
