@@ -39,3 +39,16 @@ def test_percent_signs_and_casts_survive_the_rewrite():
     body = "SELECT CAST($1 AS int) + 1 AS x, '50%' AS pct, $1 AS again"
     assert prepare == f"PREPARE {name} AS {body}"
     assert execute == f"EXECUTE {name} (%(a)s)"
+
+
+def test_a_write_after_a_lone_read_still_rolls_back(app, committed, session):
+    from app.accounts.models import User
+    from app.extensions import db
+
+    with app.app_context():
+        params = {"store_id": 1, "now": "2026-01-01T00:00:00+00:00"}
+        assert prepared.fetch(db.session, DETAIL, params) == []  # opened no transaction
+        db.session.add(User(email="ghost@example.com", password_hash="x", display_name="G"))
+        db.session.flush()
+        db.session.rollback()
+    assert session.scalar(text("SELECT count(*) FROM users")) == 0
