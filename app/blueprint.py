@@ -9,6 +9,7 @@ from functools import cache
 
 import flask_smorest
 import marshmallow as ma
+from flask import Response, current_app
 from webargs.flaskparser import FlaskParser
 
 
@@ -30,3 +31,9 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with the schema-reusing argument parser."""
 
     ARGUMENTS_PARSER = SchemaReusingParser()
+
+
+def prebuilt_json(body: dict) -> Response:
+    """A hot read's body, built as plain dicts by its service, sent without a schema dump
+    (the schema on @response still documents it): the dump cost ~0.4 ms of a 20-item page."""
+    return current_app.json.response(body)

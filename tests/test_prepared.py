@@ -16,11 +16,13 @@ def test_a_statement_is_prepared_once_and_reused(app, session):
         from app.extensions import db
 
         params = {"store_id": 1, "now": "2026-01-01T00:00:00+00:00"}
+        name = prepared._statements(DETAIL)[0]
+        before = _prepared_names(db.session)  # the pooled connection may have served others
         assert prepared.fetch(db.session, DETAIL, params) == []
-        first = _prepared_names(db.session)
-        assert len(first) == 1
+        after = _prepared_names(db.session)
+        assert name in after and after - before <= {name}
         prepared.fetch(db.session, DETAIL, params)
-        assert _prepared_names(db.session) == first
+        assert _prepared_names(db.session) == after
 
 
 def test_prepared_and_plain_answers_are_the_same(app, client, monkeypatch):

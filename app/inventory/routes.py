@@ -3,7 +3,7 @@
 from flask.views import MethodView
 
 from app.accounts.permissions import current_user_id, optional_login, staff_required
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import availability, schemas
@@ -25,7 +25,7 @@ class SkuNearby(MethodView):
     def get(self, args, sku_id):
         """Nearest stores holding a SKU: distance, units available, reservable or in store only."""
         items, next_cursor = availability.skus_nearby(session=db.session, sku_id=sku_id, **args)
-        return {"items": items, "next_cursor": next_cursor}
+        return prebuilt_json({"items": items, "next_cursor": next_cursor})
 
 
 @stock_blp.route("/pickup/quote")
@@ -35,7 +35,8 @@ class PickupQuote(MethodView):
     @stock_blp.response(200, schemas.QuoteResultSchema)
     def post(self, data):
         """Nearest stores that can fulfil the whole cart for pickup (else what each lacks)."""
-        return availability.quote_cart(session=db.session, user_id=current_user_id(), **data)
+        quote = availability.quote_cart(session=db.session, user_id=current_user_id(), **data)
+        return prebuilt_json(quote)
 
 
 @admin_stock_blp.route("/stores/<int:store_id>/stock/<int:sku_id>")

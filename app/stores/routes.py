@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from app import idempotency
 from app.accounts.permissions import StaffContext, staff_required
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, prebuilt_json
 from app.content_types import accepts
 from app.errors import Forbidden, Invalid
 from app.extensions import db
@@ -34,12 +34,6 @@ def now() -> dt.datetime:
     return clock() if clock else dt.datetime.now(dt.UTC)
 
 
-def _json(body: dict):
-    # The hot reads build plain dicts (see app/stores/search.py): skip the schema dump; the
-    # schema on @response documents the shape.
-    return current_app.json.response(body)
-
-
 @stores_blp.route("/stores/nearby")
 class NearbyStores(MethodView):
     @stores_blp.arguments(schemas.NearbyArgsSchema, location="query")
@@ -47,7 +41,9 @@ class NearbyStores(MethodView):
     def get(self, args):
         """Stores near a point, nearest first (no sign-in needed)."""
         filters = {key: args.pop(key) for key in ("open_now", "pickup", "merchant_id", "q")}
-        return _json(search.stores_near(session=db.session, filters=filters, now=now(), **args))
+        return prebuilt_json(
+            search.stores_near(session=db.session, filters=filters, now=now(), **args)
+        )
 
 
 @stores_blp.route("/stores/map")
@@ -57,7 +53,9 @@ class StoresMap(MethodView):
     def get(self, args):
         """Stores in a lng/lat box as GeoJSON (at most 500; `truncated` says when more)."""
         bbox = args.pop("bbox")
-        return _json(search.stores_in_bbox(session=db.session, bbox=bbox, filters=args, now=now()))
+        return prebuilt_json(
+            search.stores_in_bbox(session=db.session, bbox=bbox, filters=args, now=now())
+        )
 
 
 @stores_blp.route("/stores/<int:store_id>")
@@ -66,7 +64,9 @@ class StoreDetail(MethodView):
     @stores_blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self, store_id):
         """One store with this week's hours and today's exception."""
-        response = _json(search.store_detail(session=db.session, store_id=store_id, now=now()))
+        response = prebuilt_json(
+            search.store_detail(session=db.session, store_id=store_id, now=now())
+        )
         response.add_etag()
         return response.make_conditional(request)
 
