@@ -46,6 +46,13 @@ def parse_args(argv):
         help="nearby at 18 000, 180 000 and 1 800 000 stores: how p50/p99 grow",
     )
     p.add_argument("--no-sql", action="store_true", help="skip the pgbench ceiling")
+    p.add_argument(
+        "--api-checkout",
+        type=Path,
+        default=ROOT,
+        help="serve the API from another checkout (e.g. a git worktree of an older commit) "
+        "against the same world, for before/after figures",
+    )
     return p.parse_args(argv)
 
 
@@ -128,7 +135,7 @@ def print_table(rows: list[dict]) -> None:
 def save(rows: list[dict], args, extra: dict) -> Path:
     VAR.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "HEAD"], cwd=args.api_checkout, capture_output=True, text=True
     ).stdout.strip()
     doc = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -162,7 +169,11 @@ def bench(args) -> int:
     w = bench_world.ensure(stores=args.stores, cities=args.cities, seed=args.seed, demo=args.smoke)
     VAR.mkdir(parents=True, exist_ok=True)
     api = Server(
-        "wsgi:app", env=server_env(w.url), workers=args.workers, cwd=ROOT, log=VAR / "api.log"
+        "wsgi:app",
+        env=server_env(w.url),
+        workers=args.workers,
+        cwd=args.api_checkout,
+        log=VAR / "api.log",
     )
     ref = Server(
         "bench.reference.app:app",
