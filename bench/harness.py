@@ -67,8 +67,8 @@ def server_env(url: str) -> dict:
         # limits would turn most of the load into 429s.
         "LOGIN_RATE_LIMIT": "100000/minute",
         "RESERVATION_RATE_LIMIT": "100000/minute",
-        "CLAIM_RATE_LIMIT": "100000/minute",
-        "CLAIM_IP_RATE_LIMIT": "100000/minute",
+        "COUPON_CLAIM_RATE_LIMIT": "100000/minute",
+        "COUPON_CLAIM_IP_RATE_LIMIT": "100000/minute",
         "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
         "PICKUP_MAX_UNITS_PER_SKU": "1000000",
     }
@@ -141,7 +141,7 @@ def save(rows: list[dict], args, extra: dict) -> Path:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
         "commit": commit,
-        "settings": {k: v for k, v in vars(args).items()},
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         **extra,
         "results": [
             {
@@ -157,7 +157,7 @@ def save(rows: list[dict], args, extra: dict) -> Path:
         ],
     }
     path = VAR / f"bench-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
-    path.write_text(json.dumps(doc, indent=2))
+    path.write_text(json.dumps(doc, indent=2, default=str))  # Path settings (--api-checkout)
     return path
 
 

@@ -189,6 +189,56 @@ def like_requests(w: World) -> list[Req]:
     ]
 
 
+def coupons_nearby_requests(w: World) -> list[Req]:
+    return [
+        Req("GET", _q("/v1/coupons/nearby", lat=lat, lng=lng))
+        for lat, lng in w.points(2000, "coupons")
+    ]
+
+
+def _campaign_stores(w: World, n: int) -> list[tuple[int, bool, float, float]]:
+    """Open campaigns with a store of theirs: id, whether a claim needs a position, lat, lng."""
+    conn = psycopg2.connect(**w.libpq)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                """
+                SELECT c.id, c.geofence_radius_m IS NOT NULL OR c.daily_quota_per_store IS NOT NULL,
+                       ST_Y(s.location::geometry), ST_X(s.location::geometry)
+                FROM (SELECT * FROM coupon_campaigns WHERE state = 'active'
+                        AND claim_starts_at <= now() AND claim_ends_at > now()
+                      ORDER BY hashint8(id) LIMIT %s) c
+                CROSS JOIN LATERAL (SELECT location FROM stores
+                                    WHERE merchant_id = c.merchant_id AND is_active
+                                      AND (c.store_ids IS NULL OR id = ANY (c.store_ids))
+                                    ORDER BY id LIMIT 1) s""",
+                (n,),
+            )
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def claim_requests(w: World) -> list[Req]:
+    """Claims by signed-in shoppers, at the campaign's store when it is geo-fenced (or has a daily
+    quota per store); sold out and limit reached are 409s, correct answers too."""
+    campaigns = _campaign_stores(w, 200)
+    out = []
+    for i in range(2000):
+        campaign_id, positioned, lat, lng = campaigns[i % len(campaigns)]
+        body = {"lat": round(lat, 6), "lng": round(lng, 6)} if positioned else {}
+        out.append(
+            Req(
+                "POST",
+                f"/v1/coupon-campaigns/{campaign_id}/claim",
+                body,
+                token=w.tokens[i % len(w.tokens)],
+                header="Idempotency-Key: *",
+            )
+        )
+    return out
+
+
 def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
     """The reserve (and cancel) transactions as raw SQL, for pgbench (bench/writes.py)."""
 
@@ -251,5 +301,9 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("feed_nearby", feed_nearby_requests, sql=captured_sql(feed_nearby_requests)),
         Scenario("like", like_requests),
+        Scenario(
+            "coupons_nearby", coupons_nearby_requests, sql=captured_sql(coupons_nearby_requests)
+        ),
+        Scenario("claim", claim_requests, ok_statuses=frozenset({201, 409})),
     ]
 }
