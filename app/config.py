@@ -54,6 +54,8 @@ class Config:
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
         self.PICKUP_MAX_UNITS_PER_SKU = _int("PICKUP_MAX_UNITS_PER_SKU", 10)
         self.RESERVATION_RATE_LIMIT = os.environ.get("RESERVATION_RATE_LIMIT", "20/minute")
+        self.COUPON_CLAIM_RATE_LIMIT = os.environ.get("COUPON_CLAIM_RATE_LIMIT", "20/minute")
+        self.COUPON_CLAIM_IP_RATE_LIMIT = os.environ.get("COUPON_CLAIM_IP_RATE_LIMIT", "120/minute")
         self.IDEMPOTENCY_KEY_HOURS = _int("IDEMPOTENCY_KEY_HOURS", 24)
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.ACCESS_LOG = os.environ.get("ACCESS_LOG", "1") != "0"
