@@ -7,6 +7,9 @@ from http import HTTPStatus
 
 from flask import g, make_response, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_jwt_extended.exceptions import JWTExtendedException
+from flask_limiter.util import get_remote_address
+from jwt import PyJWTError
 
 from app.accounts import service as accounts_service
 from app.errors import Forbidden, Invalid, NotFound, problem
@@ -61,6 +64,22 @@ def _document(wrapper, *, error_codes: tuple[int, ...], merchant_header: bool = 
 def current_user_id() -> int:
     """The signed-in user's id (after login_required)."""
     return g.user_id
+
+
+def per_user_key(scope: str):
+    """A rate-limit key: the signed-in user, else the client's address. It runs before the
+    view's own login check, so it reads the token itself; a bad token counts as no token
+    (the view then answers 401)."""
+
+    def key() -> str:
+        try:
+            verify_jwt_in_request(optional=True)
+            identity = get_jwt_identity()
+        except (JWTExtendedException, PyJWTError):
+            identity = None
+        return f"{scope}:user:{identity}" if identity else f"{scope}:ip:{get_remote_address()}"
+
+    return key
 
 
 def login_required(func):

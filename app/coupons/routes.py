@@ -2,16 +2,13 @@
 
 from flask import current_app, make_response
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
-from flask_jwt_extended.exceptions import JWTExtendedException
-from flask_limiter.util import get_remote_address
-from jwt import PyJWTError
 
 from app import idempotency
 from app.accounts.permissions import (
     current_user_id,
     login_required,
     optional_login,
+    per_user_key,
     staff_required,
 )
 from app.blueprint import Blueprint
@@ -40,17 +37,6 @@ def _claim_limit_per_user() -> str:
 
 def _claim_limit_per_ip() -> str:
     return current_app.config.get("COUPON_CLAIM_IP_RATE_LIMIT", "120/minute")
-
-
-def _claimant() -> str:
-    # Runs before the view's own login check, so it reads the token itself; no valid token
-    # falls back to the address (and the view then answers 401).
-    try:
-        verify_jwt_in_request(optional=True)
-        identity = get_jwt_identity()
-    except (JWTExtendedException, PyJWTError):  # the view reports token problems
-        identity = None
-    return f"user:{identity}" if identity else f"ip:{get_remote_address()}"
 
 
 def _answer(outcome: idempotency.Outcome):
@@ -97,7 +83,7 @@ class PublicCampaign(MethodView):
 class Claim(MethodView):
     decorators = [
         limiter.limit(_claim_limit_per_ip),
-        limiter.limit(_claim_limit_per_user, key_func=_claimant),
+        limiter.limit(_claim_limit_per_user, key_func=per_user_key("claim")),
     ]
 
     @login_required

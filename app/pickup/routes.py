@@ -2,13 +2,12 @@
 
 from flask import current_app
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
-from flask_limiter.util import get_remote_address
 
 from app.accounts.permissions import (
     StaffContext,
     current_user_id,
     login_required,
+    per_user_key,
     staff_required,
 )
 from app.blueprint import Blueprint
@@ -32,12 +31,6 @@ HANDLERS = ("owner", "store_manager")
 READERS = ("owner", "store_manager", "service")
 
 
-def _per_user() -> str:
-    verify_jwt_in_request(optional=True)
-    identity = get_jwt_identity()
-    return f"reserve:{identity}" if identity else get_remote_address()
-
-
 def _reserve_limit() -> str:
     return current_app.config["RESERVATION_RATE_LIMIT"]
 
@@ -51,7 +44,7 @@ def _scope(staff: StaffContext) -> dict:
 
 @reservations_blp.route("/reservations")
 class Reservations(MethodView):
-    decorators = [limiter.limit(_reserve_limit, key_func=_per_user, methods=["POST"])]
+    decorators = [limiter.limit(_reserve_limit, key_func=per_user_key("reserve"), methods=["POST"])]
 
     @login_required
     @reservations_blp.arguments(PageArgsSchema, location="query")
