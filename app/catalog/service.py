@@ -138,3 +138,16 @@ def active_sku_merchants(*, session: Session, sku_ids: list[int]) -> dict[int, i
         select(Sku.id, Sku.merchant_id).where(Sku.id.in_(sku_ids), Sku.is_active)
     )
     return dict(rows.all())
+
+
+def require_merchant_skus(
+    *, session: Session, merchant_id: int, sku_ids: list[int], detail: str = "SKUs not found"
+) -> list[int]:
+    """The ids without repeats, if every one is an active SKU of the merchant; else 404 listing
+    the others (another merchant's SKU is as unknown as a missing one)."""
+    sku_ids = list(dict.fromkeys(sku_ids))
+    merchants = active_sku_merchants(session=session, sku_ids=sku_ids)
+    foreign = sorted(s for s in sku_ids if merchants.get(s) != merchant_id)
+    if foreign:
+        raise SkuNotFound(f"{detail}: {foreign}.", sku_ids=foreign)
+    return sku_ids

@@ -16,10 +16,6 @@ from app.errors import ApiError, Invalid, NotFound
 from app.feed.models import REWARD_TRIGGERS, FeedReward
 
 
-def _needs_position(campaign: CouponCampaign) -> bool:
-    return campaign.geofence_radius_m is not None or bool(campaign.daily_quota_per_store)
-
-
 def _check_trigger(trigger: str) -> None:
     if trigger not in REWARD_TRIGGERS:
         raise NotFound(
@@ -32,7 +28,7 @@ def check_campaign(*, session: Session, merchant_id: int, campaign_id: int, fiel
     campaign = session.get(CouponCampaign, campaign_id)
     if campaign is None or campaign.merchant_id != merchant_id:
         raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
-    if _needs_position(campaign):
+    if claims.needs_position(campaign):
         raise Invalid(field, "A reward cannot be geo-fenced or limited per store and day.")
 
 
@@ -42,7 +38,7 @@ def grant(*, session: Session, user_id: int, campaign_id: int | None) -> dict | 
         return None
     outcome = {"campaign_id": campaign_id, "granted": False, "coupon_id": None, "reason": None}
     campaign = session.get(CouponCampaign, campaign_id)
-    if campaign is None or _needs_position(campaign):
+    if campaign is None or claims.needs_position(campaign):
         return {**outcome, "reason": "feed.reward_unavailable"}
     try:
         with session.begin_nested():  # a refused claim leaves nothing behind, the action stays

@@ -71,12 +71,9 @@ def list_posts(
 
 def check_skus(*, session: Session, merchant_id: int, sku_ids: list[int]) -> list[int]:
     """The ids without repeats, if every one is an active SKU of the merchant; else 404."""
-    sku_ids = list(dict.fromkeys(sku_ids))
-    merchants = catalog_service.active_sku_merchants(session=session, sku_ids=sku_ids)
-    foreign = [s for s in sku_ids if merchants.get(s) != merchant_id]
-    if foreign:
-        raise catalog_service.SkuNotFound(f"SKUs not found: {foreign}.", sku_ids=foreign)
-    return sku_ids
+    return catalog_service.require_merchant_skus(
+        session=session, merchant_id=merchant_id, sku_ids=sku_ids
+    )
 
 
 def _check_media(session: Session, merchant_id: int, data: dict) -> None:

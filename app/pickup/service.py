@@ -107,15 +107,6 @@ def _pickup_store(session: Session, store_id: int) -> Store:
     return store
 
 
-def _check_skus(session: Session, merchant_id: int, lines: dict[int, int]) -> None:
-    merchants = catalog_service.active_sku_merchants(session=session, sku_ids=list(lines))
-    foreign = sorted(s for s in lines if merchants.get(s) != merchant_id)
-    if foreign:
-        raise catalog_service.SkuNotFound(
-            f"SKUs not sold at this store: {foreign}.", sku_ids=foreign
-        )
-
-
 def _check_limits(session: Session, user_id: int, lines: dict[int, int], at: datetime) -> None:
     # Serialises one shopper's reservations, so two at once cannot both slip under the caps.
     session.execute(
@@ -146,7 +137,12 @@ def _check_limits(session: Session, user_id: int, lines: dict[int, int], at: dat
 
 def _create(session: Session, user_id: int, store_id: int, lines: dict[int, int]) -> Reservation:
     store = _pickup_store(session, store_id)
-    _check_skus(session, store.merchant_id, lines)
+    catalog_service.require_merchant_skus(
+        session=session,
+        merchant_id=store.merchant_id,
+        sku_ids=list(lines),
+        detail="SKUs not sold at this store",
+    )
     at = now()
     _check_limits(session, user_id, lines, at)
     inventory_service.hold_stock(session=session, store_id=store_id, items=lines)
