@@ -2,7 +2,6 @@
 
 import marshmallow as ma
 
-EARTH_RADIUS_M = 6_371_008.8
 MAX_RADIUS_M = 50_000
 
 

@@ -17,7 +17,6 @@ from app.extensions import db
 
 MERCHANT_HEADER = "X-Merchant-ID"
 ALL_ROLES = frozenset({"owner", "operator", "store_manager", "service"})
-MANAGERS = frozenset({"owner", "operator"})
 
 
 @dataclass(frozen=True)
