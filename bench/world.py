@@ -12,8 +12,8 @@ import urllib.request
 from dataclasses import dataclass, field
 
 import psycopg2
-from sqlalchemy import make_url
 
+from app.database_setup import ensure_database, libpq_args
 from bench.runner import ROOT
 
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
@@ -26,33 +26,6 @@ def _db_url(name: str) -> str:
         [str(ROOT / "scripts" / "db"), "url", name], capture_output=True, text=True, check=True
     )
     return out.stdout.strip()
-
-
-def _libpq(url: str) -> dict:
-    u = make_url(url)
-    args = {
-        "dbname": u.database,
-        "user": u.username,
-        "password": u.password,
-        "host": u.host or u.query.get("host"),
-        "port": u.port or u.query.get("port"),
-    }
-    return {k: v for k, v in args.items() if v}
-
-
-def _ensure_database(url: str) -> None:
-    args = _libpq(url)
-    try:
-        psycopg2.connect(**args).close()
-    except psycopg2.OperationalError:
-        admin = psycopg2.connect(**{**args, "dbname": "postgres"})
-        admin.autocommit = True
-        admin.cursor().execute(f'CREATE DATABASE "{args["dbname"]}"')
-        admin.close()
-    conn = psycopg2.connect(**args)
-    conn.autocommit = True
-    conn.cursor().execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    conn.close()
 
 
 def _generator_fingerprint() -> str:
@@ -78,7 +51,7 @@ def ensure(*, stores: int, cities: int, seed: int, demo: bool, stores_only: bool
     else:
         name = "shopnear_bench" if stores == 180_000 else f"shopnear_bench_{stores}"
     url = os.environ.get("BENCH_DATABASE_URL") or _db_url(name)
-    _ensure_database(url)
+    ensure_database(url)
     _flask(url, "db", "upgrade")
     key = json.dumps(
         {
@@ -90,7 +63,7 @@ def ensure(*, stores: int, cities: int, seed: int, demo: bool, stores_only: bool
             "code": _generator_fingerprint(),
         }
     )
-    conn = psycopg2.connect(**_libpq(url))
+    conn = psycopg2.connect(**libpq_args(url))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS bench_world (key text)")
@@ -106,7 +79,7 @@ def ensure(*, stores: int, cities: int, seed: int, demo: bool, stores_only: bool
             cur.execute("VACUUM ANALYZE")
             cur.execute("DELETE FROM bench_world")
             cur.execute("INSERT INTO bench_world VALUES (%s)", (key,))
-    world = World(url=url, libpq=_libpq(url), seed=seed)
+    world = World(url=url, libpq=libpq_args(url), seed=seed)
     world.load(conn)
     conn.close()
     return world

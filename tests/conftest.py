@@ -7,11 +7,11 @@ import uuid
 import psycopg2
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 
 from app import create_app
 from app.config import Config, sqlalchemy_url
+from app.database_setup import ensure_database
 from app.extensions import db, limiter
 from tests import factories
 
@@ -25,29 +25,9 @@ def _test_url() -> str:
     return url
 
 
-def _libpq_args(url: str) -> dict:
-    u = make_url(sqlalchemy_url(url))
-    args = {
-        "dbname": u.database,
-        "user": u.username,
-        "password": u.password,
-        "host": u.host or u.query.get("host"),
-        "port": u.port or u.query.get("port"),
-    }
-    return {k: v for k, v in args.items() if v}
-
-
 def _fresh_schema(url: str) -> None:
     """Create the database if needed and empty it, so the migrations run from nothing."""
-    args = _libpq_args(url)
-    try:
-        conn = psycopg2.connect(**args)
-    except psycopg2.OperationalError:
-        admin = psycopg2.connect(**{**args, "dbname": "postgres"})
-        admin.autocommit = True
-        admin.cursor().execute(f'CREATE DATABASE "{args["dbname"]}"')
-        admin.close()
-        conn = psycopg2.connect(**args)
+    conn = psycopg2.connect(**ensure_database(url))
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(
