@@ -55,6 +55,7 @@ def register_blueprints(app: Flask) -> None:
     from app.feed.routes import feed_blp, media_blp
     from app.feed.show_routes import admin_shows_blp, shows_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
+    from app.notifications.routes import notifications_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
 
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (feed_blp, admin_posts_blp, media_blp, shows_blp, admin_shows_blp):
         api.register_blueprint(blp)
+    api.register_blueprint(notifications_blp)
 
 
 def register_commands(app: Flask) -> None:

@@ -50,9 +50,37 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
         time.sleep(interval)
 
 
+@click.command("send-push")
+@click.option("--batch", default=50, show_default=True, help="Notifications per transaction.")
+@click.option("--loop", is_flag=True, help="Keep running, looking again every --interval seconds.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds to wait when idle.")
+@with_appcontext
+def send_push(batch: int, loop: bool, interval: float) -> None:
+    """Push committed notifications to shoppers' devices (FCM); safe to run several at once."""
+    from app.notifications import devices, push
+
+    client = push.client_from_config()
+    if client is None:
+        click.echo("PUSH_FCM_CREDENTIALS_FILE is not set: pushes are skipped, the inbox works")
+    while True:
+        claimed = 0
+        while count := push.send_batch(session=db.session, client=client, batch_size=batch):
+            db.session.commit()  # one batch per transaction: its rows stay locked only that long
+            claimed += count
+        days = current_app.config["PUSH_DEVICE_MAX_AGE_DAYS"]
+        pruned = devices.prune_devices(session=db.session, max_age_days=days)
+        db.session.commit()
+        if claimed or pruned or not loop:
+            click.echo(f"pushed {claimed} notifications; forgot {pruned} stale devices")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(create_merchant)
     app.cli.add_command(seeding_commands.seed)
     app.cli.add_command(seeding_commands.demo_logins)
     app.cli.add_command(sweep_expired)
+    app.cli.add_command(send_push)

@@ -56,6 +56,20 @@ class Config:
         self.RESERVATION_RATE_LIMIT = os.environ.get("RESERVATION_RATE_LIMIT", "20/minute")
         self.COUPON_CLAIM_RATE_LIMIT = os.environ.get("COUPON_CLAIM_RATE_LIMIT", "20/minute")
         self.COUPON_CLAIM_IP_RATE_LIMIT = os.environ.get("COUPON_CLAIM_IP_RATE_LIMIT", "120/minute")
+        # Pickup notifications and no-shows (issue 14).
+        self.PICKUP_EXPIRY_WARNING_MINUTES = _int("PICKUP_EXPIRY_WARNING_MINUTES", 30)
+        self.PICKUP_PASS_SECONDS = _int("PICKUP_PASS_SECONDS", 60)
+        self.PICKUP_NO_SHOW_LIMIT = _int("PICKUP_NO_SHOW_LIMIT", 3)
+        self.PICKUP_NO_SHOW_DAYS = _int("PICKUP_NO_SHOW_DAYS", 30)
+        self.PICKUP_MAX_ACTIVE_AFTER_NO_SHOWS = _int("PICKUP_MAX_ACTIVE_AFTER_NO_SHOWS", 1)
+        self.COUPON_EXPIRY_WARNING_HOURS = _int("COUPON_EXPIRY_WARNING_HOURS", 24)
+        # Push: without a service-account key file, pushes are skipped and the inbox still works.
+        self.PUSH_FCM_CREDENTIALS_FILE = os.environ.get("PUSH_FCM_CREDENTIALS_FILE", "")
+        self.PUSH_FCM_PROJECT_ID = os.environ.get("PUSH_FCM_PROJECT_ID", "")
+        self.PUSH_FCM_ENDPOINT = os.environ.get("PUSH_FCM_ENDPOINT", "https://fcm.googleapis.com")
+        self.PUSH_TIMEOUT_SECONDS = _int("PUSH_TIMEOUT_SECONDS", 10)
+        self.PUSH_MAX_ATTEMPTS = _int("PUSH_MAX_ATTEMPTS", 5)
+        self.PUSH_DEVICE_MAX_AGE_DAYS = _int("PUSH_DEVICE_MAX_AGE_DAYS", 60)
         self.IDEMPOTENCY_KEY_HOURS = _int("IDEMPOTENCY_KEY_HOURS", 24)
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.ACCESS_LOG = os.environ.get("ACCESS_LOG", "1") != "0"

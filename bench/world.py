@@ -176,7 +176,7 @@ SELECT count(*) FROM stock s
 LEFT JOIN (
     SELECT ri.sku_id, r.store_id, sum(ri.qty) AS held
     FROM reservation_items ri JOIN reservations r ON r.id = ri.reservation_id
-    WHERE r.state IN ('reserved', 'ready')
+    WHERE r.state IN ('reserved', 'preparing', 'ready')
     GROUP BY ri.sku_id, r.store_id
 ) h ON h.sku_id = s.sku_id AND h.store_id = s.store_id
 WHERE s.reserved <> coalesce(h.held, 0) OR s.reserved < 0 OR s.reserved > s.on_hand

@@ -12,6 +12,7 @@ import app.coupons.models  # noqa: F401
 import app.feed.models  # noqa: F401
 import app.idempotency  # noqa: F401
 import app.inventory.models  # noqa: F401
+import app.notifications.models  # noqa: F401
 import app.pickup.models  # noqa: F401
 import app.stores.models  # noqa: F401
 

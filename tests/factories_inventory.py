@@ -76,7 +76,7 @@ RULE_1 = text(
     LEFT JOIN (
         SELECT r.store_id, i.sku_id, sum(i.qty) AS held
         FROM reservations r JOIN reservation_items i ON i.reservation_id = r.id
-        WHERE r.state IN ('reserved', 'ready') GROUP BY r.store_id, i.sku_id
+        WHERE r.state IN ('reserved', 'preparing', 'ready') GROUP BY r.store_id, i.sku_id
     ) h ON h.store_id = k.store_id AND h.sku_id = k.sku_id
     WHERE k.reserved <> COALESCE(h.held, 0) OR k.reserved < 0 OR k.reserved > k.on_hand
     """

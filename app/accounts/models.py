@@ -29,6 +29,8 @@ class User(db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(80))
+    # The language of texts sent without a request (pushes); None: the app's default.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     memberships: Mapped[list["Staff"]] = relationship(back_populates="user")

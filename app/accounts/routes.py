@@ -97,7 +97,7 @@ class Me(MethodView):
     @auth_blp.arguments(schemas.UserUpdateSchema)
     @auth_blp.response(200, schemas.UserSchema)
     def patch(self, changes):
-        """Change the display name or phone."""
+        """Change the display name, phone or language."""
         user = accounts_service.update_user(
             session=db.session, user_id=current_user_id(), changes=changes
         )

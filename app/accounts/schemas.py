@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.accounts.models import ROLES
+from app.notifications.messages import LOCALES
 
 EMAIL = ma.fields.Email(
     required=True, validate=validate.Length(max=254), metadata={"example": "mei@example.com"}
@@ -58,6 +59,10 @@ class UserSchema(ma.Schema):
     email = ma.fields.String(dump_only=True, metadata={"example": "mei@example.com"})
     display_name = ma.fields.String(metadata={"example": "Mei"})
     phone = ma.fields.String(allow_none=True, metadata={"example": "+886 2 1234 5678"})
+    locale = ma.fields.String(
+        allow_none=True,
+        metadata={"example": "zh-CN", "description": "Language of notifications and pushes"},
+    )
     created_at = ma.fields.DateTime(dump_only=True)
 
 
@@ -67,6 +72,9 @@ class UserUpdateSchema(ma.Schema):
         allow_none=True,
         validate=validate.Regexp(r"^\+?[0-9 ()-]{5,32}$"),
         metadata={"example": "+886 2 1234 5678"},
+    )
+    locale = ma.fields.String(
+        allow_none=True, validate=validate.OneOf(LOCALES), metadata={"example": "zh-CN"}
     )
 
 

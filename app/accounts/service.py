@@ -157,7 +157,7 @@ def get_user(*, session: Session, user_id: int) -> User:
 
 
 def update_user(*, session: Session, user_id: int, changes: dict) -> User:
-    """Apply profile changes (display name, phone)."""
+    """Apply profile changes (display name, phone, language)."""
     user = get_user(session=session, user_id=user_id)
     for key, value in changes.items():
         setattr(user, key, value)

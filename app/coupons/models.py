@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -128,6 +129,12 @@ class Coupon(db.Model):
         CheckConstraint("(state = 'used') = (redeemed_at IS NOT NULL)", name="redeemed"),
         Index("ix_coupons_user_id_id", "user_id", "id"),
         Index("ix_coupons_campaign_id_state", "campaign_id", "state"),
+        # The sweeper's reminder queue: unused coupons not yet told about, by expiry.
+        Index(
+            "ix_coupons_unwarned_expires_at",
+            "expires_at",
+            postgresql_where=text("state = 'unused' AND expiry_warned_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -154,6 +161,8 @@ class Coupon(db.Model):
     discount_cents: Mapped[int | None] = mapped_column(Integer)
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(String(200))
+    # Set once by the sweeper that told the shopper the coupon runs out within a day.
+    expiry_warned_at: Mapped[datetime | None]
 
     campaign: Mapped[CouponCampaign] = relationship(back_populates="coupons", lazy="joined")
 

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
-STATES = ("reserved", "ready", "picked_up", "cancelled", "expired")
-ACTIVE_STATES = ("reserved", "ready")
+STATES = ("reserved", "preparing", "ready", "picked_up", "cancelled", "expired")
+# Active holds: their units are counted in stock.reserved (rule 1).
+ACTIVE_STATES = ("reserved", "preparing", "ready")
 
 
 class Reservation(db.Model):
@@ -34,7 +35,7 @@ class Reservation(db.Model):
         Index(
             "ix_reservations_active_expires_at",
             "expires_at",
-            postgresql_where=text("state IN ('reserved', 'ready')"),
+            postgresql_where=text("state IN ('reserved', 'preparing', 'ready')"),
         ),
     )
 
@@ -48,7 +49,10 @@ class Reservation(db.Model):
     failed_code_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     expires_at: Mapped[datetime]
     extended_at: Mapped[datetime | None]
+    preparing_at: Mapped[datetime | None]
     ready_at: Mapped[datetime | None]
+    # Set once by the sweeper that wrote the "about to expire" notification.
+    expiry_warned_at: Mapped[datetime | None]
     picked_up_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     closed_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -69,7 +73,10 @@ class Reservation(db.Model):
 
 class ReservationItem(db.Model):
     __tablename__ = "reservation_items"
-    __table_args__ = (CheckConstraint("qty BETWEEN 1 AND 999", name="qty"),)
+    __table_args__ = (
+        CheckConstraint("qty BETWEEN 0 AND 999", name="qty"),
+        CheckConstraint("short_qty >= 0 AND qty + short_qty >= 1", name="short_qty"),
+    )
 
     reservation_id: Mapped[int] = mapped_column(
         ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
@@ -77,6 +84,8 @@ class ReservationItem(db.Model):
     sku_id: Mapped[int] = mapped_column(
         ForeignKey("skus.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
+    # `qty` is what the hold has now; `short_qty` the units the store could not find (released).
     qty: Mapped[int] = mapped_column(Integer)
+    short_qty: Mapped[int] = mapped_column(Integer, server_default="0")
 
     reservation: Mapped[Reservation] = relationship(back_populates="items")
