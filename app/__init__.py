@@ -11,6 +11,7 @@ from app.content_types import require_accepted_body
 from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
 from app.json_provider import OrjsonProvider
+from app.replicas import route_reads
 from app.request_log import register_request_log
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -25,6 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_request_log(app)
     register_extensions(app)
     register_blueprints(app)
+    route_reads(app)
     register_error_handlers(app)
     register_commands(app)
     return app
