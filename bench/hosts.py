@@ -1,0 +1,209 @@
+"""scripts/bench --hosts N: the API served by 1..N gunicorn hosts behind nginx (round robin),
+through PgBouncer in transaction pooling mode, with the rate limits in Redis.
+
+Every host is a separate gunicorn with the production settings and as many workers as a host of
+its own would run (--workers, default: cores). On this one machine the hosts share its cores, so
+the figures show what the extra hops (nginx, PgBouncer, Redis) cost and that any request works on
+any host, not how far more machines would scale: docs/SCALING.md turns them into capacity.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from functools import partial
+
+from bench import world as bench_world
+from bench.runner import ROOT, Server, free_port
+
+VAR = ROOT / "var" / "bench" / "hosts"
+DEFAULT_SCENARIOS = ("nearby", "stock_nearby", "reserve_cancel")
+
+
+class Redis:
+    """The project's own redis-server on a free port, nothing kept on disk."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(VAR)],
+            stdout=(VAR / "redis.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Pooler:
+    """scripts/db pooler in front of the world's database, in a directory of the bench's own."""
+
+    def __init__(self, world_url: str, dbname: str):
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": world_url,
+            "SHOPNEAR_PG_DIR": str(VAR / "pg"),
+            "SHOPNEAR_POOLER_PORT": str(self.port),
+            "SHOPNEAR_POOLER_SIZE": "40",
+        }
+        self._db("start")
+        self.url = f"postgresql://shopnear@127.0.0.1:{self.port}/{dbname}"
+
+    def _db(self, verb: str) -> None:
+        script = str(ROOT / "scripts" / "db")
+        subprocess.run([script, "pooler", verb], env=self.env, check=True, capture_output=True)
+
+    def stop(self) -> None:
+        self._db("stop")
+
+
+class Nginx:
+    """nginx round robin over the hosts' ports (plain HTTP on loopback)."""
+
+    def __init__(self, ports: list[int]):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        prefix = VAR / "nginx"
+        temp = prefix / "temp"
+        temp.mkdir(parents=True, exist_ok=True)
+        temp.chmod(0o777)  # nginx's workers drop root and write their buffers here
+        upstream = "".join(f"    server 127.0.0.1:{p};\n" for p in ports)
+        conf = prefix / "nginx.conf"
+        conf.write_text(
+            f"""daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  client_body_temp_path {temp}/body;
+  proxy_temp_path {temp}/proxy;
+  fastcgi_temp_path {temp}/fastcgi;
+  uwsgi_temp_path {temp}/uwsgi;
+  scgi_temp_path {temp}/scgi;
+  upstream api {{
+{upstream}  }}
+  server {{
+    listen 127.0.0.1:{self.port} backlog=2048;
+    location / {{
+      proxy_pass http://api;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }}
+  }}
+}}
+"""
+        )
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen(
+            [binary, "-p", str(prefix), "-c", str(conf)],
+            stdout=(prefix / "nginx.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def _serve(n: int, env: dict, args) -> list[Server]:
+    return [
+        Server(
+            "wsgi:app",
+            env=env,
+            workers=args.workers,
+            cwd=args.api_checkout,
+            log=VAR / f"api-{i}.log",
+        )
+        for i in range(n)
+    ]
+
+
+class _Front:
+    """What run_scenario needs of a server: its URL (here nginx's or one host's)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+
+def _measure(label: str, url: str, w, names, args, run_scenario, scenarios) -> list[tuple]:
+    rows = []
+    for name in names:
+        print(f"… {label}: {name}", file=sys.stderr, flush=True)
+        row = run_scenario(scenarios[name], w, _Front(url), None, args)
+        rows.append((label, name, row["api"], scenarios[name].ok_statuses))
+    return rows
+
+
+def run(args, *, server_env, run_scenario, scenarios) -> int:
+    """Direct to one host, then 1..N hosts behind nginx + PgBouncer + Redis; prints the table."""
+    names = args.scenario or list(DEFAULT_SCENARIOS)
+    VAR.mkdir(parents=True, exist_ok=True)
+    args.no_sql = True
+    w = bench_world.ensure(stores=args.stores, cities=args.cities, seed=args.seed, demo=args.smoke)
+    measure = partial(
+        _measure, w=w, names=names, args=args, run_scenario=run_scenario, scenarios=scenarios
+    )
+    results: list[tuple] = []
+    direct = _serve(1, server_env(w.url), args)
+    try:
+        direct[0].wait_ready("/readyz")
+        w.sign_in(direct[0].url)
+        results += measure("1 direct", direct[0].url)
+    finally:
+        direct[0].stop()
+    redis, pooler = Redis(), Pooler(w.url, w.libpq["dbname"])
+    env = {**server_env(pooler.url), "REDIS_URL": redis.url, "DB_PREPARED_STATEMENTS": "0"}
+    try:
+        for n in range(1, args.hosts + 1):
+            hosts = _serve(n, env, args)
+            nginx = None
+            try:
+                for host in hosts:
+                    host.wait_ready("/readyz")
+                nginx = Nginx([h.port for h in hosts])
+                time.sleep(0.5)
+                results += measure(f"{n} via nginx", nginx.url)
+            finally:
+                if nginx:
+                    nginx.stop()
+                for host in hosts:
+                    host.stop()
+    finally:
+        pooler.stop()
+        redis.stop()
+    return _report(results, w)
+
+
+def _report(results, w) -> int:
+    print(f"{'hosts':<14}{'scenario':<18}{'req/s':>9}{'p50':>8}{'p99':>8}{'errors':>8}{'5xx':>6}")
+    failed = False
+    for label, name, r, ok in results:
+        errors = r.socket_errors + r.count(lambda c, ok=ok: c >= 400 and c not in ok)
+        fives = r.count(lambda c: c >= 500)
+        failed |= bool(fives or r.socket_errors)
+        print(
+            f"{label:<14}{name:<18}{r.rps:>9.0f}{r.p50_ms or 0:>8.1f}{r.p99_ms or 0:>8.1f}"
+            f"{errors:>8}{fives:>6}"
+        )
+    broken = w.check_rule_1()
+    if broken:
+        print(f"RULE 1 BROKEN on {broken} stock rows", file=sys.stderr)
+    path = VAR / f"hosts-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    doc = {"cores": os.cpu_count(), "world": w.describe(), "rule_1_violations": broken}
+    doc["results"] = [
+        {"hosts": label, "scenario": name, **r.__dict__, "rps": r.rps}
+        for label, name, r, _ in results
+    ]
+    path.write_text(json.dumps(doc, indent=2, default=str))
+    print(f"\nresults: {path}")
+    return 1 if failed or broken else 0
