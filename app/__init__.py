@@ -5,6 +5,7 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
+from app import cache
 from app.accounts.permissions import register_jwt_problems
 from app.config import Config
 from app.content_types import require_accepted_body
@@ -34,6 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     jwt.init_app(app)
     register_jwt_problems(jwt)

@@ -64,6 +64,9 @@ class Config:
         self.JWT_ERROR_MESSAGE_KEY = "detail"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # The shared read cache (app/cache.py); only with REDIS_URL.
+        self.CACHE_TTL_SECONDS = float(os.environ.get("CACHE_TTL_SECONDS", 30))
+        self.CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", 5))
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
