@@ -15,6 +15,9 @@ import sys
 import time
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
+
+import psycopg2
 
 from bench import world as bench_world
 from bench.runner import ROOT, Server, free_port
@@ -135,12 +138,63 @@ class _Front:
         self.url = url
 
 
-def _measure(label: str, url: str, w, names, args, run_scenario, scenarios) -> list[tuple]:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pids) -> float:
+    """utime + stime of these processes (those that are gone count nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of a process group (a gunicorn master and its workers)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def _backends(libpq: dict) -> list[int]:
+    """PostgreSQL backends connected to the world's database (the API's pools)."""
+    with psycopg2.connect(**libpq) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return [pid for (pid,) in cur.fetchall()]
+
+
+def _measure(label, url, w, names, args, run_scenario, scenarios, server=None) -> list[tuple]:
+    """Each scenario through `url`; with `server`, also the CPU each request cost the API's
+    processes and PostgreSQL's backends (CPU time is what the capacity model scales)."""
     rows = []
     for name in names:
         print(f"… {label}: {name}", file=sys.stderr, flush=True)
+        before = None
+        if server is not None:
+            api_pids, db_pids = _group(server.proc.pid), _backends(w.libpq)
+            before = _cpu_seconds(api_pids), _cpu_seconds(db_pids)
         row = run_scenario(scenarios[name], w, _Front(url), None, args)
-        rows.append((label, name, row["api"], scenarios[name].ok_statuses))
+        cpu = None
+        if before is not None:
+            db_pids = set(db_pids) | set(_backends(w.libpq))  # pools may have grown
+            requests = max(1, row["api"].requests)
+            cpu = {
+                "api_ms": (_cpu_seconds(api_pids) - before[0]) * 1000 / requests,
+                "db_ms": (_cpu_seconds(db_pids) - before[1]) * 1000 / requests,
+            }
+        rows.append((label, name, row["api"], scenarios[name].ok_statuses, cpu))
     return rows
 
 
@@ -158,7 +212,7 @@ def run(args, *, server_env, run_scenario, scenarios) -> int:
     try:
         direct[0].wait_ready("/readyz")
         w.sign_in(direct[0].url)
-        results += measure("1 direct", direct[0].url)
+        results += measure("1 direct", direct[0].url, server=direct[0])
     finally:
         direct[0].stop()
     redis, pooler = Redis(), Pooler(w.url, w.libpq["dbname"])
@@ -185,15 +239,17 @@ def run(args, *, server_env, run_scenario, scenarios) -> int:
 
 
 def _report(results, w) -> int:
-    print(f"{'hosts':<14}{'scenario':<18}{'req/s':>9}{'p50':>8}{'p99':>8}{'errors':>8}{'5xx':>6}")
+    head = f"{'hosts':<14}{'scenario':<18}{'req/s':>9}{'p50':>8}{'p99':>8}{'errors':>8}{'5xx':>6}"
+    print(head + f"{'API cpu ms':>12}{'PG cpu ms':>11}")
     failed = False
-    for label, name, r, ok in results:
+    for label, name, r, ok, cpu in results:
         errors = r.socket_errors + r.count(lambda c, ok=ok: c >= 400 and c not in ok)
         fives = r.count(lambda c: c >= 500)
         failed |= bool(fives or r.socket_errors)
         print(
             f"{label:<14}{name:<18}{r.rps:>9.0f}{r.p50_ms or 0:>8.1f}{r.p99_ms or 0:>8.1f}"
             f"{errors:>8}{fives:>6}"
+            + (f"{cpu['api_ms']:>12.2f}{cpu['db_ms']:>11.2f}" if cpu else "")
         )
     broken = w.check_rule_1()
     if broken:
@@ -201,8 +257,8 @@ def _report(results, w) -> int:
     path = VAR / f"hosts-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
     doc = {"cores": os.cpu_count(), "world": w.describe(), "rule_1_violations": broken}
     doc["results"] = [
-        {"hosts": label, "scenario": name, **r.__dict__, "rps": r.rps}
-        for label, name, r, _ in results
+        {"hosts": label, "scenario": name, **r.__dict__, "rps": r.rps, "cpu_per_request": cpu}
+        for label, name, r, _, cpu in results
     ]
     path.write_text(json.dumps(doc, indent=2, default=str))
     print(f"\nresults: {path}")
