@@ -55,9 +55,10 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_blp, auth_blp
     from app.catalog.routes import admin_catalog_blp, catalog_blp
     from app.coupons.routes import admin_coupons_blp, coupons_blp
-    from app.feed.admin_routes import admin_posts_blp
-    from app.feed.routes import feed_blp, media_blp
-    from app.feed.show_routes import admin_shows_blp, shows_blp
+    from app.feed.media.routes import media_blp
+    from app.feed.posts.routes import admin_posts_blp
+    from app.feed.reading.routes import feed_blp
+    from app.feed.shows.routes import admin_shows_blp, shows_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
