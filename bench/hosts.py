@@ -48,7 +48,7 @@ class Redis:
 class Pooler:
     """scripts/db pooler in front of the world's database, in a directory of the bench's own."""
 
-    def __init__(self, world_url: str, dbname: str):
+    def __init__(self, world_url: str, dbname: str, *, mode: str):
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -56,6 +56,7 @@ class Pooler:
             "SHOPNEAR_PG_DIR": str(VAR / "pg"),
             "SHOPNEAR_POOLER_PORT": str(self.port),
             "SHOPNEAR_POOLER_SIZE": "40",
+            "SHOPNEAR_POOL_MODE": mode,
         }
         self._db("start")
         self.url = f"postgresql://shopnear@127.0.0.1:{self.port}/{dbname}"
@@ -198,8 +199,25 @@ def _measure(label, url, w, names, args, run_scenario, scenarios, server=None) -
     return rows
 
 
+def _behind_nginx(n: int, env: dict, args, measure, label: str) -> list[tuple]:
+    hosts = _serve(n, env, args)
+    nginx = None
+    try:
+        for host in hosts:
+            host.wait_ready("/readyz")
+        nginx = Nginx([h.port for h in hosts])
+        time.sleep(0.5)
+        return measure(label, nginx.url)
+    finally:
+        if nginx:
+            nginx.stop()
+        for host in hosts:
+            host.stop()
+
+
 def run(args, *, server_env, run_scenario, scenarios) -> int:
-    """Direct to one host, then 1..N hosts behind nginx + PgBouncer + Redis; prints the table."""
+    """Direct to one host; one host behind nginx + PgBouncer in session mode (prepared reads);
+    1..N hosts behind nginx + PgBouncer in transaction mode; limits in Redis. Prints the table."""
     names = args.scenario or list(DEFAULT_SCENARIOS)
     VAR.mkdir(parents=True, exist_ok=True)
     args.no_sql = True
@@ -215,31 +233,26 @@ def run(args, *, server_env, run_scenario, scenarios) -> int:
         results += measure("1 direct", direct[0].url, server=direct[0])
     finally:
         direct[0].stop()
-    redis, pooler = Redis(), Pooler(w.url, w.libpq["dbname"])
-    env = {**server_env(pooler.url), "REDIS_URL": redis.url, "DB_PREPARED_STATEMENTS": "0"}
+    # Session pooling keeps the prepared hot reads; transaction pooling needs them off.
+    plans = (("session", "1", [1]), ("transaction", "0", range(1, args.hosts + 1)))
+    redis = Redis()
     try:
-        for n in range(1, args.hosts + 1):
-            hosts = _serve(n, env, args)
-            nginx = None
+        for mode, prepared, counts in plans:
+            pooler = Pooler(w.url, w.libpq["dbname"], mode=mode)
+            env = {**server_env(pooler.url), "REDIS_URL": redis.url}
+            env["DB_PREPARED_STATEMENTS"] = prepared
             try:
-                for host in hosts:
-                    host.wait_ready("/readyz")
-                nginx = Nginx([h.port for h in hosts])
-                time.sleep(0.5)
-                results += measure(f"{n} via nginx", nginx.url)
+                for n in counts:
+                    results += _behind_nginx(n, env, args, measure, f"{n} nginx {mode}")
             finally:
-                if nginx:
-                    nginx.stop()
-                for host in hosts:
-                    host.stop()
+                pooler.stop()
     finally:
-        pooler.stop()
         redis.stop()
     return _report(results, w)
 
 
 def _report(results, w) -> int:
-    head = f"{'hosts':<14}{'scenario':<18}{'req/s':>9}{'p50':>8}{'p99':>8}{'errors':>8}{'5xx':>6}"
+    head = f"{'hosts':<20}{'scenario':<18}{'req/s':>9}{'p50':>8}{'p99':>8}{'errors':>8}{'5xx':>6}"
     print(head + f"{'API cpu ms':>12}{'PG cpu ms':>11}")
     failed = False
     for label, name, r, ok, cpu in results:
@@ -247,7 +260,7 @@ def _report(results, w) -> int:
         fives = r.count(lambda c: c >= 500)
         failed |= bool(fives or r.socket_errors)
         print(
-            f"{label:<14}{name:<18}{r.rps:>9.0f}{r.p50_ms or 0:>8.1f}{r.p99_ms or 0:>8.1f}"
+            f"{label:<20}{name:<18}{r.rps:>9.0f}{r.p50_ms or 0:>8.1f}{r.p99_ms or 0:>8.1f}"
             f"{errors:>8}{fives:>6}"
             + (f"{cpu['api_ms']:>12.2f}{cpu['db_ms']:>11.2f}" if cpu else "")
         )
