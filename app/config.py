@@ -5,6 +5,8 @@ import secrets
 import warnings
 from datetime import timedelta
 
+from app.replicas import bind_keys
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -36,6 +38,19 @@ class Config:
             "pool_pre_ping": False,
             "pool_recycle": 3600,
         }
+        # Streaming replicas for the shopper reads that may be a moment stale (app/replicas.py).
+        replica_urls = [u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")]
+        self.SQLALCHEMY_BINDS = {
+            key: {
+                "url": sqlalchemy_url(url),
+                **self.SQLALCHEMY_ENGINE_OPTIONS,
+                # A replica that does not answer is skipped, not waited for.
+                "connect_args": {"connect_timeout": 2},
+            }
+            for key, url in bind_keys([u for u in replica_urls if u]).items()
+        }
+        self.REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", 5))
+        self.REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", 1))
         # Hot reads are prepared once per pooled connection (app/prepared.py); 0 behind PgBouncer.
         self.DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
         self.SECRET_KEY = (
@@ -49,6 +64,9 @@ class Config:
         self.JWT_ERROR_MESSAGE_KEY = "detail"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # The shared read cache (app/cache.py); only with REDIS_URL.
+        self.CACHE_TTL_SECONDS = float(os.environ.get("CACHE_TTL_SECONDS", 30))
+        self.CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", 5))
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
