@@ -14,10 +14,10 @@ SELECT id, merchant_id, code, name, address, city, ST_AsBinary(location), timezo
   FROM stores WHERE id = {store};
 SELECT id, merchant_id FROM skus WHERE id IN ({sku}) AND is_active;
 SELECT pg_advisory_xact_lock(hashtextextended('pickup.user:' || {user}, 0));
-SELECT count(*) FROM reservations WHERE user_id = {user} AND state IN ('reserved', 'preparing', 'ready')
+SELECT count(*) FROM reservations WHERE user_id = {user} AND state IN ('reserved', 'ready')
   AND expires_at > now();
 SELECT ri.sku_id, sum(ri.qty) FROM reservation_items ri JOIN reservations r
-  ON r.id = ri.reservation_id WHERE r.user_id = {user} AND r.state IN ('reserved', 'preparing', 'ready')
+  ON r.id = ri.reservation_id WHERE r.user_id = {user} AND r.state IN ('reserved', 'ready')
   AND r.expires_at > now() AND ri.sku_id IN ({sku}) GROUP BY ri.sku_id;
 SELECT store_id, sku_id, channel, on_hand, reserved FROM stock WHERE (store_id, sku_id) IN
   (SELECT * FROM unnest(CAST(ARRAY[{store}] AS bigint[]), CAST(ARRAY[{sku}] AS bigint[])))

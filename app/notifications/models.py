@@ -22,7 +22,6 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
         CheckConstraint(f"push_state IN {PUSH_STATES!r}", name="push_state"),
-        Index("ix_notifications_user_id_id", "user_id", "id"),
         Index("ix_notifications_unread", "user_id", postgresql_where=text("read_at IS NULL")),
         # The sender's queue: only rows still to push are indexed.
         Index(
@@ -32,8 +31,11 @@ class Notification(db.Model):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # (user_id, id): a shopper's rows stay together when users are sharded (docs/citus-plan.toml).
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(40))
     params: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
@@ -55,8 +57,10 @@ class PushDevice(db.Model):
         Index("ix_push_devices_last_seen_at", "last_seen_at"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     installation_id: Mapped[str] = mapped_column(String(128))
     platform: Mapped[str] = mapped_column(String(8))
     provider: Mapped[str] = mapped_column(String(8))

@@ -70,7 +70,8 @@ def _finish(session: Session, row, result: str, at: datetime) -> None:
             "push_state": "failed" if give_up else "pending",
             "push_after": at + pause,
         }
-    session.execute(update(Notification).where(Notification.id == row.id).values(**values))
+    mine = (Notification.user_id == row.user_id) & (Notification.id == row.id)
+    session.execute(update(Notification).where(mine).values(**values))
 
 
 def send_batch(
