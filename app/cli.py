@@ -41,6 +41,9 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
         while count := expiry.sweep_batch(session=db.session, batch_size=batch):
             db.session.commit()  # one batch per transaction: short row locks
             expired += count
+        lead = current_app.config["PICKUP_EXPIRY_WARNING_MINUTES"]
+        while expiry.warn_batch(session=db.session, lead_minutes=lead, batch_size=batch):
+            db.session.commit()
         hours = current_app.config["IDEMPOTENCY_KEY_HOURS"]
         purged = idempotency.purge_older_than(session=db.session, hours=hours)
         db.session.commit()

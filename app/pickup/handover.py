@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.inventory import service as inventory_service
 from app.pagination import page_by_id
+from app.pickup import notices, passes
 from app.pickup.models import ACTIVE_STATES, Reservation
 from app.pickup.service import (
     CODE_ATTEMPTS,
@@ -81,14 +82,42 @@ def get_at_store(
     return staff_view(reservation, now())
 
 
+def mark_preparing(
+    *, session: Session, merchant_id: int, store_scope, store_id: int, public_id: str
+) -> dict:
+    """Staff started picking the items (the shopper sees `preparing`)."""
+    reservation = _locked_at_store(session, merchant_id, store_scope, store_id, public_id)
+    at = now()
+    require_transition(reservation, "preparing", at)
+    reservation.state, reservation.preparing_at = "preparing", at
+    return staff_view(reservation, at)
+
+
 def mark_ready(
     *, session: Session, merchant_id: int, store_scope, store_id: int, public_id: str
 ) -> dict:
-    """The items are prepared at the counter."""
+    """The items are prepared at the counter; the shopper is told in the same transaction."""
     reservation = _locked_at_store(session, merchant_id, store_scope, store_id, public_id)
     at = now()
     require_transition(reservation, "ready", at)
     reservation.state, reservation.ready_at = "ready", at
+    notices.tell_ready(session, reservation)
+    return staff_view(reservation, at)
+
+
+def collect_with_pass(
+    *, session: Session, merchant_id: int, store_scope, store_id: int, staff_user_id: int, token
+) -> dict:
+    """Picked up: staff scanned the shopper's pickup pass, fresh and for this store."""
+    _store(session, merchant_id, store_scope, store_id)
+    public_id = passes.read(token, store_id=store_id)
+    reservation = find(
+        session, Reservation.public_id == public_id, Reservation.store_id == store_id, lock=True
+    )
+    at = now()
+    require_transition(reservation, "picked_up", at)
+    reason = "Picked up with the pickup pass."
+    close(session, reservation, state="picked_up", by=staff_user_id, reason=reason, at=at)
     return staff_view(reservation, at)
 
 
@@ -141,4 +170,5 @@ def cancel_at_store(
     at = now()
     require_transition(reservation, "cancelled", at)
     close(session, reservation, state="cancelled", by=staff_user_id, reason=reason, at=at)
+    notices.tell(session, reservation, "reservation_cancelled", reason=reason)
     return staff_view(reservation, at)

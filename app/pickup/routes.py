@@ -15,7 +15,7 @@ from app.extensions import db, limiter
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service
 from app.pagination import PageArgsSchema
-from app.pickup import handover, schemas
+from app.pickup import handover, passes, schemas
 from app.pickup import service as pickup_service
 
 reservations_blp = Blueprint(
@@ -99,6 +99,18 @@ class ReservationCancel(MethodView):
         return reservation
 
 
+@reservations_blp.route("/reservations/<uuid:public_id>/pass")
+class ReservationPass(MethodView):
+    @login_required
+    @reservations_blp.response(200, schemas.PassSchema)
+    @reservations_blp.alt_response(409, description="No longer active")
+    def get(self, public_id):
+        """A pickup pass to show at the store: a signed token for about a minute, and its QR."""
+        return passes.own_pass(
+            session=db.session, user_id=current_user_id(), public_id=str(public_id)
+        )
+
+
 @reservations_blp.route("/reservations/<uuid:public_id>/extend")
 class ReservationExtend(MethodView):
     @login_required
@@ -146,6 +158,39 @@ class StoreReservationReady(MethodView):
         """The items are prepared at the counter."""
         reservation = handover.mark_ready(
             session=db.session, store_id=store_id, public_id=str(public_id), **_scope(staff)
+        )
+        db.session.commit()
+        return reservation
+
+
+@admin_reservations_blp.route("/stores/<int:store_id>/reservations/<uuid:public_id>/preparing")
+class StoreReservationPreparing(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_reservations_blp.response(200, schemas.StaffReservationSchema)
+    @admin_reservations_blp.alt_response(409, description="Not reserved")
+    def post(self, store_id, public_id, staff):
+        """Staff started picking the items."""
+        reservation = handover.mark_preparing(
+            session=db.session, store_id=store_id, public_id=str(public_id), **_scope(staff)
+        )
+        db.session.commit()
+        return reservation
+
+
+@admin_reservations_blp.route("/stores/<int:store_id>/reservations:collect")
+class StoreReservationCollect(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_reservations_blp.arguments(schemas.CollectSchema)
+    @admin_reservations_blp.response(200, schemas.StaffReservationSchema)
+    @admin_reservations_blp.alt_response(409, description="Not ready (or collected already)")
+    def post(self, data, store_id, staff):
+        """Hand over by the shopper's pickup pass (scanned QR): once, at this store, while fresh."""
+        reservation = handover.collect_with_pass(
+            session=db.session,
+            store_id=store_id,
+            staff_user_id=staff.user_id,
+            token=data["pass_"],
+            **_scope(staff),
         )
         db.session.commit()
         return reservation

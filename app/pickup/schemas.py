@@ -85,3 +85,20 @@ class StaffCancelSchema(ma.Schema):
     reason = ma.fields.String(
         required=True, validate=validate.Length(3, 200), metadata={"example": "Item damaged"}
     )
+
+
+class PassSchema(ma.Schema):
+    token = ma.fields.String(metadata={"example": "WyIwYjdkNGY1ZS…"})
+    expires_at = StoredDateTime(metadata={"example": "2026-12-02T08:01:00+00:00"})
+    qr_svg = ma.fields.String(
+        metadata={"example": "<svg xmlns=…>…</svg>", "description": "The token as a QR code"}
+    )
+
+
+class CollectSchema(ma.Schema):
+    pass_ = ma.fields.String(
+        data_key="pass",
+        required=True,
+        validate=validate.Length(1, 512),
+        metadata={"example": "WyIwYjdkNGY1ZS…"},
+    )

@@ -26,7 +26,12 @@ from app.pickup.models import ACTIVE_STATES, Reservation, ReservationItem
 from app.stores.models import Store
 
 CODE_ATTEMPTS = 5
-SOURCES = {"ready": ("reserved",), "picked_up": ("ready",), "cancelled": ACTIVE_STATES}
+SOURCES = {
+    "preparing": ("reserved",),
+    "ready": ("reserved", "preparing"),
+    "picked_up": ("ready",),
+    "cancelled": ACTIVE_STATES,
+}
 
 
 class ReservationNotFound(NotFound):

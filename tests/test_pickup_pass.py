@@ -1,0 +1,163 @@
+"""Pickup that talks back: preparing, the ready and cancel notifications, the pickup pass."""
+
+import pytest
+from sqlalchemy import select
+
+from app.notifications.models import Notification
+from app.pickup.models import Reservation
+from tests import factories_inventory as inv
+from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+
+
+@pytest.fixture
+def shop(session, merchant):
+    store = inv.store(session, merchant)
+    skus = inv.skus(session, merchant, count=2)
+    for sku in skus:
+        inv.stock(session, store, sku, on_hand=10)
+    session.commit()
+    return store, skus
+
+
+def _reserve(client, shopper, store, skus) -> str:
+    body = {"store_id": store.id, "items": [{"sku_id": skus[0].id, "qty": 2}]}
+    resp = client.post("/v1/reservations", json=body, headers=shopper.headers)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def _path(store, rid, action=""):
+    return f"/v1/admin/stores/{store.id}/reservations/{rid}{action}"
+
+
+def _kinds(session, user_id):
+    query = select(Notification.kind).where(Notification.user_id == user_id)
+    return list(session.scalars(query.order_by(Notification.id)))
+
+
+def test_preparing_then_ready_tells_the_shopper_once(client, shopper, shop, owner, session):
+    store, skus = shop
+    rid = _reserve(client, shopper, store, skus)
+    resp = client.post(_path(store, rid, "/preparing"), headers=owner.headers)
+    assert resp.status_code == 200 and resp.get_json()["state"] == "preparing"
+    seen = client.get(f"/v1/reservations/{rid}", headers=shopper.headers).get_json()
+    assert seen["state"] == "preparing"
+    assert _kinds(session, shopper.id) == []
+    assert client.post(_path(store, rid, "/ready"), headers=owner.headers).status_code == 200
+    again = client.post(_path(store, rid, "/ready"), headers=owner.headers)
+    assert again.status_code == 409  # no second transition, so no second notification
+    assert _kinds(session, shopper.id) == ["reservation_ready"]
+    inbox = client.get("/v1/me/notifications", headers=shopper.headers).get_json()
+    assert inbox["unread_count"] == 1
+    item = inbox["items"][0]
+    assert item["data"]["reservation_id"] == rid
+    assert store.name in item["title"] and store.address in item["body"]
+    assert "2 × " in item["body"]
+
+
+def test_a_failed_ready_writes_no_notification(client, shopper, shop, owner, session):
+    store, skus = shop
+    rid = _reserve(client, shopper, store, skus)
+    client.post(f"/v1/reservations/{rid}/cancel", headers=shopper.headers)
+    assert client.post(_path(store, rid, "/ready"), headers=owner.headers).status_code == 409
+    assert _kinds(session, shopper.id) == []
+
+
+def test_store_cancel_tells_the_reason_in_the_shoppers_language(
+    client, shopper, shop, owner, session
+):
+    store, skus = shop
+    rid = _reserve(client, shopper, store, skus)
+    resp = client.post(
+        _path(store, rid, "/cancel"), json={"reason": "Item damaged"}, headers=owner.headers
+    )
+    assert resp.status_code == 200
+    zh = client.get(
+        "/v1/me/notifications", headers={**shopper.headers, "Accept-Language": "zh-CN,zh;q=0.9"}
+    ).get_json()["items"][0]
+    assert zh["kind"] == "reservation_cancelled"
+    assert zh["title"] == f"{store.name}取消了您的预订" and "Item damaged" in zh["body"]
+    en = client.get("/v1/me/notifications", headers=shopper.headers).get_json()["items"][0]
+    assert en["title"] == f"{store.name} cancelled your pickup"
+    # No Accept-Language: the profile's language decides.
+    assert (
+        client.patch("/v1/me", json={"locale": "zh-CN"}, headers=shopper.headers).status_code == 200
+    )
+    profile = client.get("/v1/me/notifications", headers=shopper.headers).get_json()["items"][0]
+    assert profile["title"] == zh["title"]
+    bad = client.patch("/v1/me", json={"locale": "xx"}, headers=shopper.headers)
+    assert bad.status_code == 422 and "locale" in bad.get_json()["errors"]
+
+
+def _ready(client, shopper, shop, owner) -> str:
+    store, skus = shop
+    rid = _reserve(client, shopper, store, skus)
+    assert client.post(_path(store, rid, "/ready"), headers=owner.headers).status_code == 200
+    return rid
+
+
+def _collect(client, store, staff, token):
+    return client.post(
+        f"/v1/admin/stores/{store.id}/reservations:collect",
+        json={"pass": token},
+        headers=staff.headers,
+    )
+
+
+def test_the_pass_collects_once_and_only_at_its_store(
+    client, shopper, shop, owner, make_shopper, session, merchant
+):
+    store, skus = shop
+    rid = _ready(client, shopper, shop, owner)
+    other = make_shopper()
+    assert client.get(f"/v1/reservations/{rid}/pass", headers=other.headers).status_code == 404
+    resp = client.get(f"/v1/reservations/{rid}/pass", headers=shopper.headers)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["qr_svg"].startswith("<svg") and body["token"]
+    elsewhere = inv.store(session, merchant)
+    session.commit()
+    wrong = _collect(client, elsewhere, owner, body["token"])
+    assert wrong.status_code == 422 and "pass" in wrong.get_json()["errors"]
+    forged = _collect(client, store, owner, body["token"][:-2] + "xx")
+    assert forged.status_code == 422
+    done = _collect(client, store, owner, body["token"])
+    assert done.status_code == 200 and done.get_json()["state"] == "picked_up"
+    replay = _collect(client, store, owner, body["token"])
+    assert replay.status_code == 409
+    row = session.scalars(select(Reservation).execution_options(populate_existing=True)).one()
+    assert row.state == "picked_up" and row.close_reason == "Picked up with the pickup pass."
+    gone = client.get(f"/v1/reservations/{rid}/pass", headers=shopper.headers)
+    assert gone.status_code == 409
+
+
+def test_an_old_pass_is_refused(client, app, shopper, shop, owner):
+    store, _ = shop
+    rid = _ready(client, shopper, shop, owner)
+    token = client.get(f"/v1/reservations/{rid}/pass", headers=shopper.headers).get_json()["token"]
+    app.config["PICKUP_PASS_SECONDS"] = -1  # every pass is older than this
+    try:
+        resp = _collect(client, store, owner, token)
+    finally:
+        app.config["PICKUP_PASS_SECONDS"] = 60
+    assert resp.status_code == 422
+    assert "expired" in resp.get_json()["errors"]["pass"][0]
+
+
+def test_the_sweeper_tells_the_shopper_a_hold_expired(app, client, shopper, shop, session):
+    from datetime import UTC, datetime, timedelta
+
+    from app.extensions import db
+    from app.pickup import expiry
+
+    store, skus = shop
+    rid = _reserve(client, shopper, store, skus)
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    session.execute(Reservation.__table__.update().values(expires_at=past))
+    session.commit()
+    with app.app_context():
+        assert expiry.sweep_batch(session=db.session) == 1
+        db.session.commit()
+    assert _kinds(session, shopper.id) == ["reservation_expired"]
+    item = client.get("/v1/me/notifications", headers=shopper.headers).get_json()["items"][0]
+    assert item["data"]["reservation_id"] == rid and store.name in item["title"]
