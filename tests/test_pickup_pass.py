@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from app.notifications.models import Notification
 from app.pickup.models import Reservation
+from tests import factories
 from tests import factories_inventory as inv
 from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 
@@ -161,3 +162,70 @@ def test_the_sweeper_tells_the_shopper_a_hold_expired(app, client, shopper, shop
     assert _kinds(session, shopper.id) == ["reservation_expired"]
     item = client.get("/v1/me/notifications", headers=shopper.headers).get_json()["items"][0]
     assert item["data"]["reservation_id"] == rid and store.name in item["title"]
+
+
+def _stock_row(session, store, sku):
+    from app.inventory.models import Stock
+
+    return session.scalars(
+        select(Stock)
+        .where(Stock.store_id == store.id, Stock.sku_id == sku.id)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def _reserve_lines(client, shopper, store, lines) -> str:
+    body = {"store_id": store.id, "items": [{"sku_id": s.id, "qty": q} for s, q in lines]}
+    resp = client.post("/v1/reservations", json=body, headers=shopper.headers)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def test_a_short_line_releases_exactly_its_units(client, shopper, shop, owner, session):
+    store, skus = shop
+    rid = _reserve_lines(client, shopper, store, [(skus[0], 3), (skus[1], 2)])
+    short = f"{_path(store, rid)}/items/{skus[0].id}:short"
+    resp = client.post(short, json={"missing": 2}, headers=owner.headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["items"][0] == {"sku_id": skus[0].id, "qty": 1, "short_qty": 2}
+    assert _stock_row(session, store, skus[0]).reserved == 1
+    assert _stock_row(session, store, skus[1]).reserved == 2
+    assert _kinds(session, shopper.id) == ["reservation_short"]
+    too_many = client.post(short, json={"missing": 2}, headers=owner.headers)
+    assert too_many.status_code == 422 and "missing" in too_many.get_json()["errors"]
+    assert _stock_row(session, store, skus[0]).reserved == 1
+    # The shopper may cancel; only what is still held goes back.
+    assert client.post(f"/v1/reservations/{rid}/cancel", headers=shopper.headers).status_code == 200
+    assert _stock_row(session, store, skus[0]).reserved == 0
+    assert _stock_row(session, store, skus[0]).on_hand == 10
+
+
+def test_a_hold_with_nothing_left_is_cancelled(client, shopper, shop, owner, session):
+    store, skus = shop
+    rid = _reserve_lines(client, shopper, store, [(skus[0], 2)])
+    short = f"{_path(store, rid)}/items/{skus[0].id}:short"
+    resp = client.post(short, json={"missing": 2}, headers=owner.headers)
+    assert resp.get_json()["state"] == "cancelled"
+    assert _stock_row(session, store, skus[0]).reserved == 0
+    assert _kinds(session, shopper.id) == ["reservation_cancelled"]
+
+
+def test_the_pick_list_sums_units_per_sku_oldest_first(
+    client, shopper, make_shopper, shop, owner, make_staff, session, merchant
+):
+    store, skus = shop
+    first = _reserve_lines(client, shopper, store, [(skus[0], 2), (skus[1], 1)])
+    second = _reserve_lines(client, make_shopper(), store, [(skus[0], 3)])
+    done = _reserve_lines(client, make_shopper(), store, [(skus[1], 4)])
+    client.post(_path(store, done, "/ready"), headers=owner.headers)
+    resp = client.get(f"/v1/admin/stores/{store.id}/picklist", headers=owner.headers)
+    assert resp.status_code == 200
+    lines = {i["sku_id"]: i for i in resp.get_json()["items"]}
+    assert lines[skus[0].id]["units"] == 5
+    assert [r["id"] for r in lines[skus[0].id]["reservations"]] == [first, second]
+    assert lines[skus[1].id]["units"] == 1  # the ready order is pulled already
+    page = client.get(f"/v1/admin/stores/{store.id}/picklist?limit=1", headers=owner.headers)
+    assert page.get_json()["next_cursor"]
+    stranger = make_staff("owner", of=factories.merchant(session))
+    other = client.get(f"/v1/admin/stores/{store.id}/picklist", headers=stranger.headers)
+    assert other.status_code == 404

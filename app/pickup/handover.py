@@ -5,13 +5,15 @@ import hmac
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.errors import Invalid, NotFound
 from app.inventory import service as inventory_service
-from app.pagination import page_by_id
+from app.pagination import decode_cursor, encode_cursor, page_by_id
 from app.pickup import notices, passes
 from app.pickup.models import ACTIVE_STATES, Reservation
 from app.pickup.service import (
     CODE_ATTEMPTS,
     CodeLocked,
+    InvalidTransition,
     WrongCode,
     close,
     code_hash,
@@ -20,6 +22,12 @@ from app.pickup.service import (
     require_transition,
     staff_view,
 )
+
+SHORTABLE = ("reserved", "preparing")
+
+
+class LineNotFound(NotFound):
+    type = "pickup.line_not_found"
 
 
 def _store(session: Session, merchant_id: int, store_scope, store_id: int) -> None:
@@ -103,6 +111,85 @@ def mark_ready(
     reservation.state, reservation.ready_at = "ready", at
     notices.tell_ready(session, reservation)
     return staff_view(reservation, at)
+
+
+def mark_short(
+    *,
+    session: Session,
+    merchant_id: int,
+    store_scope,
+    store_id: int,
+    public_id: str,
+    sku_id: int,
+    missing: int,
+) -> dict:
+    """Staff cannot find `missing` units of a line: exactly those go back to stock, the rest
+    stays held, and the shopper is told (and may cancel); a hold left empty is cancelled."""
+    reservation = _locked_at_store(session, merchant_id, store_scope, store_id, public_id)
+    at = now()
+    if reservation.effective_state(at) not in SHORTABLE:
+        raise InvalidTransition(
+            "Lines can be marked short only before the order is ready.",
+            state=reservation.effective_state(at),
+        )
+    line = next((i for i in reservation.items if i.sku_id == sku_id), None)
+    if line is None or line.qty == 0:
+        raise LineNotFound("This reservation holds no units of that SKU.")
+    if missing > line.qty:
+        raise Invalid("missing", f"The line holds only {line.qty} units.")
+    inventory_service.release_stock(session=session, lines=[(store_id, sku_id, missing)])
+    line.qty, line.short_qty = line.qty - missing, line.short_qty + missing
+    title = notices.sku_title(session, sku_id)
+    if not any(i.qty for i in reservation.items):
+        reason = "Nothing of this order could be found in store."
+        close(session, reservation, state="cancelled", by=None, reason=reason, at=at)
+        notices.tell(session, reservation, "reservation_cancelled", reason=reason)
+    else:
+        notices.tell(session, reservation, "reservation_short", sku_title=title, short_qty=missing)
+    return staff_view(reservation, at)
+
+
+def pick_list(
+    *, session: Session, merchant_id: int, store_scope, store_id: int, limit: int, cursor
+) -> tuple[list[dict], str | None]:
+    """Units to pull per SKU for the oldest `limit` reservations not yet ready (then the next)."""
+    _store(session, merchant_id, store_scope, store_id)
+    at = now()
+    after = decode_cursor("picklist", cursor) or 0
+    rows = list(
+        session.scalars(
+            select(Reservation)
+            .where(
+                Reservation.store_id == store_id,
+                Reservation.state.in_(SHORTABLE),
+                Reservation.expires_at > at,
+                Reservation.id > after,
+            )
+            .order_by(Reservation.id)
+            .limit(limit + 1)
+        )
+    )
+    more, rows = len(rows) > limit, rows[:limit]
+    lines: dict[int, dict] = {}
+    for reservation in rows:
+        for item in reservation.items:
+            if not item.qty:
+                continue
+            entry = lines.setdefault(
+                item.sku_id, {"sku_id": item.sku_id, "units": 0, "reservations": []}
+            )
+            entry["units"] += item.qty
+            entry["reservations"].append(
+                {
+                    "id": reservation.public_id,
+                    "qty": item.qty,
+                    "state": reservation.state,
+                    "created_at": reservation.created_at,
+                }
+            )
+    titles = notices.titles(session, list(lines))
+    items = [{**e, "title": titles.get(e["sku_id"], "")} for e in lines.values()]
+    return items, encode_cursor("picklist", rows[-1].id) if more else None
 
 
 def collect_with_pass(

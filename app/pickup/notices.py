@@ -9,13 +9,19 @@ from app.pickup.models import Reservation
 from app.stores.models import Store
 
 
-def _titles(session: Session, sku_ids: list[int]) -> dict[int, str]:
+def titles(session: Session, sku_ids: list[int]) -> dict[int, str]:
+    """{sku_id: its title, else its product's}."""
     rows = session.execute(
         select(Sku.id, func.coalesce(Sku.title, Product.title))
         .join(Product, Product.id == Sku.product_id)
         .where(Sku.id.in_(sku_ids))
     )
     return dict(rows.all())
+
+
+def sku_title(session: Session, sku_id: int) -> str:
+    """What the shopper knows a SKU by."""
+    return titles(session, [sku_id]).get(sku_id, "")
 
 
 def _base(session: Session, reservation: Reservation) -> dict:
@@ -42,8 +48,8 @@ def tell(session: Session, reservation: Reservation, kind: str, **params) -> Non
 def tell_ready(session: Session, reservation: Reservation) -> None:
     """The order waits at the counter: what to collect, where, and until when."""
     held = [i for i in reservation.items if i.qty]
-    titles = _titles(session, [i.sku_id for i in held])
-    items = [{"sku_id": i.sku_id, "title": titles.get(i.sku_id, ""), "qty": i.qty} for i in held]
+    names = titles(session, [i.sku_id for i in held])
+    items = [{"sku_id": i.sku_id, "title": names.get(i.sku_id, ""), "qty": i.qty} for i in held]
     tell(
         session,
         reservation,

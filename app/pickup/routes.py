@@ -177,6 +177,41 @@ class StoreReservationPreparing(MethodView):
         return reservation
 
 
+@admin_reservations_blp.route(
+    "/stores/<int:store_id>/reservations/<uuid:public_id>/items/<int:sku_id>:short"
+)
+class StoreReservationShort(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_reservations_blp.arguments(schemas.ShortSchema)
+    @admin_reservations_blp.response(200, schemas.StaffReservationSchema)
+    @admin_reservations_blp.alt_response(409, description="Ready or closed already")
+    def post(self, data, store_id, public_id, sku_id, staff):
+        """Mark units of a line not found: they go back to stock, the shopper is told."""
+        reservation = handover.mark_short(
+            session=db.session,
+            store_id=store_id,
+            public_id=str(public_id),
+            sku_id=sku_id,
+            **data,
+            **_scope(staff),
+        )
+        db.session.commit()
+        return reservation
+
+
+@admin_reservations_blp.route("/stores/<int:store_id>/picklist")
+class StorePickList(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_reservations_blp.arguments(PageArgsSchema, location="query")
+    @admin_reservations_blp.response(200, schemas.PickListSchema)
+    def get(self, args, store_id, staff):
+        """Units to pull per SKU for the oldest reservations not yet ready, with their orders."""
+        items, next_cursor = handover.pick_list(
+            session=db.session, store_id=store_id, **args, **_scope(staff)
+        )
+        return {"items": items, "next_cursor": next_cursor}
+
+
 @admin_reservations_blp.route("/stores/<int:store_id>/reservations:collect")
 class StoreReservationCollect(MethodView):
     @staff_required(*HANDLERS)

@@ -20,6 +20,9 @@ class ReservationCreateSchema(ma.Schema):
 class ReservationItemSchema(ma.Schema):
     sku_id = ma.fields.Integer(metadata={"example": 501})
     qty = ma.fields.Integer(metadata={"example": 2})
+    short_qty = ma.fields.Integer(
+        metadata={"example": 0, "description": "Units the store could not find (released)"}
+    )
 
 
 class ReservationSchema(ma.Schema):
@@ -102,3 +105,26 @@ class CollectSchema(ma.Schema):
         validate=validate.Length(1, 512),
         metadata={"example": "WyIwYjdkNGY1ZS…"},
     )
+
+
+class ShortSchema(ma.Schema):
+    missing = ma.fields.Integer(
+        required=True, validate=validate.Range(1, 999), metadata={"example": 1}
+    )
+
+
+class PickReservationSchema(ma.Schema):
+    id = ma.fields.String(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
+    qty = ma.fields.Integer(metadata={"example": 2})
+    state = ma.fields.String(metadata={"example": "reserved"})
+    created_at = StoredDateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
+
+
+class PickLineSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    title = ma.fields.String(metadata={"example": "Oat latte 350 ml"})
+    units = ma.fields.Integer(metadata={"example": 3})
+    reservations = ma.fields.List(ma.fields.Nested(PickReservationSchema))
+
+
+PickListSchema = page_schema(PickLineSchema, "PickListSchema")

@@ -80,7 +80,7 @@ def view(reservation: Reservation, at: datetime) -> dict:
         "id": r.public_id,
         "store_id": r.store_id,
         "state": r.effective_state(at),
-        "items": [{"sku_id": i.sku_id, "qty": i.qty} for i in r.items],
+        "items": [{"sku_id": i.sku_id, "qty": i.qty, "short_qty": i.short_qty} for i in r.items],
         "expires_at": r.expires_at,
         "extended": r.extended_at is not None,
         "created_at": r.created_at,
