@@ -107,3 +107,26 @@ def test_bad_forms_are_422_naming_the_field(client):
         resp = client.get("/v1/stores/cards", query_string=query)
         assert resp.status_code == 422, query
         assert field in resp.get_json()["errors"], (query, resp.get_json())
+
+
+def test_a_store_shelf_and_product_search(client, session, merchant):
+    near, far, sku = _world(session, merchant)
+    (other,) = inv.skus(session, merchant)
+    inv.stock(session, near, other, on_hand=1, channel="online_only")
+    session.commit()
+
+    shelf = client.get(f"/v1/stores/{near.id}/stock").get_json()
+    found = client.get("/v1/products", query_string={"q": "PRODUCT"}).get_json()
+
+    assert [(i["sku_id"], i["available"], i["reservable"]) for i in shelf["items"]] == [
+        (sku.id, 3, True)
+    ]
+    assert {p["id"] for p in found["items"]} >= {sku.product_id, other.product_id}
+    assert client.get("/v1/stores/999999/stock").status_code == 404
+    assert client.get("/v1/products", query_string={"q": ""}).status_code == 422
+
+
+def test_staff_see_their_role(client, make_staff):
+    manager = make_staff("store_manager", store_ids=[7])
+    me = client.get("/v1/admin/me", headers=manager.headers).get_json()
+    assert (me["role"], me["store_ids"]) == ("store_manager", [7])
