@@ -130,3 +130,14 @@ def test_staff_see_their_role(client, make_staff):
     manager = make_staff("store_manager", store_ids=[7])
     me = client.get("/v1/admin/me", headers=manager.headers).get_json()
     assert (me["role"], me["store_ids"]) == ("store_manager", [7])
+
+
+def test_problems_speak_the_readers_language(client):
+    zh = client.get("/v1/stores/999999", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    en = client.get("/v1/stores/999999", headers={"Accept-Language": "en-US"})
+    bad = client.get("/v1/stores/cards", query_string={"lat": 1}, headers={"Accept-Language": "zh"})
+
+    assert zh.status_code == 404 and zh.headers["Content-Language"] == "zh-CN"
+    assert (zh.get_json()["title"], zh.get_json()["detail"]) == ("未找到", "未找到该门店。")
+    assert en.get_json()["detail"] == "Store not found." and en.headers["Content-Language"] == "en"
+    assert bad.get_json()["title"] == "校验失败" and "lng" in bad.get_json()["errors"]
