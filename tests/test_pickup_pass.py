@@ -229,3 +229,33 @@ def test_the_pick_list_sums_units_per_sku_oldest_first(
     stranger = make_staff("owner", of=factories.merchant(session))
     other = client.get(f"/v1/admin/stores/{store.id}/picklist", headers=stranger.headers)
     assert other.status_code == 404
+
+
+def test_no_shows_lower_the_cap_and_staff_see_them(client, app, shopper, shop, owner, session):
+    from datetime import UTC, datetime, timedelta
+
+    store, skus = shop
+    app.config.update(PICKUP_NO_SHOW_LIMIT=2, PICKUP_MAX_ACTIVE_AFTER_NO_SHOWS=1)
+    try:
+        missed = [_reserve(client, shopper, store, skus) for _ in range(2)]
+        past = datetime.now(UTC) - timedelta(days=1)
+        session.execute(Reservation.__table__.update().values(expires_at=past))
+        session.commit()
+        with app.app_context():
+            from app.extensions import db
+            from app.pickup import expiry
+
+            assert expiry.sweep_batch(session=db.session) == 2
+            db.session.commit()
+        held = _reserve(client, shopper, store, skus)
+        body = {"store_id": store.id, "items": [{"sku_id": skus[1].id, "qty": 1}]}
+        refused = client.post("/v1/reservations", json=body, headers=shopper.headers)
+        seen = client.get(_path(store, held), headers=owner.headers).get_json()
+    finally:
+        app.config.update(PICKUP_NO_SHOW_LIMIT=3, PICKUP_MAX_ACTIVE_AFTER_NO_SHOWS=1)
+    assert refused.status_code == 409
+    problem = refused.get_json()
+    assert problem["type"] == "pickup.no_show_limit"
+    assert problem["no_shows"] == 2 and problem["max_active"] == 1
+    assert "ran out uncollected" in problem["detail"]
+    assert seen["no_shows"] == 2 and len(missed) == 2

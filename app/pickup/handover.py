@@ -1,8 +1,10 @@
 """Store staff's side of reservations: list by state, prepare, hand over with the code, cancel."""
 
 import hmac
+from datetime import timedelta
 
-from sqlalchemy import or_, select
+from flask import current_app
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import Invalid, NotFound
@@ -45,6 +47,28 @@ def _state_filter(state: str, at):
     return Reservation.state == state
 
 
+def _no_shows(session: Session, user_ids: set[int], at) -> dict[int, int]:
+    """{user_id: holds that ran out uncollected in the no-show window} (the same rule as the
+    reserve path's cap in reserving.HOLD)."""
+    days = current_app.config["PICKUP_NO_SHOW_DAYS"]
+    rows = session.execute(
+        select(Reservation.user_id, func.count())
+        .where(
+            Reservation.user_id.in_(user_ids),
+            Reservation.expires_at <= at,
+            Reservation.expires_at > at - timedelta(days=days),
+            or_(Reservation.state == "expired", Reservation.state.in_(ACTIVE_STATES)),
+        )
+        .group_by(Reservation.user_id)
+    )
+    return dict(rows.all())
+
+
+def _with_no_shows(session: Session, reservations: list[Reservation], at) -> list[dict]:
+    counts = _no_shows(session, {r.user_id for r in reservations}, at)
+    return [{**staff_view(r, at), "no_shows": counts.get(r.user_id, 0)} for r in reservations]
+
+
 def list_at_store(
     *,
     session: Session,
@@ -69,7 +93,7 @@ def list_at_store(
         limit=limit,
         cursor=cursor,
     )
-    return [staff_view(r, at) for r in rows], next_cursor
+    return _with_no_shows(session, rows, at), next_cursor
 
 
 def _locked_at_store(session, merchant_id, store_scope, store_id, public_id) -> Reservation:
@@ -87,7 +111,7 @@ def get_at_store(
     reservation = find(
         session, Reservation.public_id == public_id, Reservation.store_id == store_id
     )
-    return staff_view(reservation, now())
+    return _with_no_shows(session, [reservation], now())[0]
 
 
 def mark_preparing(

@@ -50,8 +50,19 @@ WITH store AS (
     SELECT r.id FROM reservations r
     WHERE r.user_id = CAST(:user AS bigint) AND r.state = ANY (CAST(:active AS text[]))
       AND r.expires_at > CAST(:at AS timestamptz)
+), no_shows AS (
+    -- Holds of the last :no_show_days days that ran out uncollected (swept or not yet).
+    SELECT count(*) AS n FROM reservations r
+    WHERE r.user_id = CAST(:user AS bigint) AND r.expires_at <= CAST(:at AS timestamptz)
+      AND r.expires_at > CAST(:at AS timestamptz)
+                         - make_interval(days => CAST(:no_show_days AS int))
+      AND (r.state = 'expired' OR r.state = ANY (CAST(:active AS text[])))
 ), caps AS (
-    SELECT (SELECT count(*) FROM active) >= CAST(:max_active AS int) AS too_many,
+    SELECT (SELECT count(*) FROM active) >= CASE
+               WHEN (SELECT n FROM no_shows) >= CAST(:no_show_limit AS int)
+               THEN CAST(:max_after_no_shows AS int) ELSE CAST(:max_active AS int) END
+           AS too_many,
+           (SELECT n FROM no_shows) AS no_shows,
            (SELECT coalesce(array_agg(l.sku_id ORDER BY l.sku_id), '{}') FROM lines l
             WHERE l.qty + coalesce((SELECT sum(i.qty) FROM reservation_items i
                                     JOIN active a ON a.id = i.reservation_id
@@ -82,7 +93,7 @@ WITH store AS (
     RETURNING stock.sku_id
 )
 SELECT store.merchant_id, store.pickup_hold_minutes, store.open, f.ids AS foreign_skus,
-       caps.too_many, caps.over_units, (SELECT count(*) FROM held) AS held,
+       caps.too_many, caps.no_shows, caps.over_units, (SELECT count(*) FROM held) AS held,
        (SELECT coalesce(json_agg(json_build_object('sku_id', l.sku_id, 'requested', l.qty,
                                                    'available', coalesce(k.available, 0))
                                  ORDER BY l.sku_id), '[]')
@@ -169,6 +180,9 @@ def hold(session: Session, *, user_id: int, store_id: int, lines: dict[int, int]
             "at": at,
             "max_active": cfg["PICKUP_MAX_ACTIVE_RESERVATIONS"],
             "max_units": cfg["PICKUP_MAX_UNITS_PER_SKU"],
+            "no_show_days": cfg["PICKUP_NO_SHOW_DAYS"],
+            "no_show_limit": cfg["PICKUP_NO_SHOW_LIMIT"],
+            "max_after_no_shows": cfg["PICKUP_MAX_ACTIVE_AFTER_NO_SHOWS"],
         },
         in_transaction=True,
     )

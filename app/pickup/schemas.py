@@ -56,6 +56,13 @@ class ReservationCreatedSchema(ReservationSchema):
 class StaffReservationSchema(ReservationSchema):
     user_id = ma.fields.Integer(metadata={"example": 7})
     failed_code_attempts = ma.fields.Integer(metadata={"example": 0})
+    no_shows = ma.fields.Integer(
+        metadata={
+            "example": 0,
+            "description": "The shopper's holds that ran out uncollected "
+            "in the no-show window (PICKUP_NO_SHOW_DAYS); on reads only",
+        }
+    )
 
 
 ReservationPageSchema = page_schema(ReservationSchema, "ReservationPageSchema")

@@ -104,6 +104,19 @@ def staff_view(reservation: Reservation, at: datetime) -> dict:
 # --- shopper ---------------------------------------------------------------------------------
 
 
+def _raise_cap(no_shows: int, cfg) -> None:
+    if no_shows >= cfg["PICKUP_NO_SHOW_LIMIT"]:
+        cap, days = cfg["PICKUP_MAX_ACTIVE_AFTER_NO_SHOWS"], cfg["PICKUP_NO_SHOW_DAYS"]
+        raise LimitReached(
+            f"{no_shows} holds ran out uncollected in the last {days} days, so you may hold "
+            f"only {cap} reservation(s) at a time for now; pick up or cancel one.",
+            type="pickup.no_show_limit",
+            no_shows=no_shows,
+            max_active=cap,
+        )
+    raise LimitReached("You hold the most active reservations allowed; pick up or cancel one.")
+
+
 def _raise_unless_held(verdict, lines: dict[int, int]) -> None:
     """The first rule the HOLD statement found broken, as the error the shopper sees."""
     if verdict is None:
@@ -117,7 +130,7 @@ def _raise_unless_held(verdict, lines: dict[int, int]) -> None:
         )
     cfg = current_app.config
     if verdict.too_many:
-        raise LimitReached("You hold the most active reservations allowed; pick up or cancel one.")
+        _raise_cap(verdict.no_shows, cfg)
     if verdict.over_units:
         over = sorted(verdict.over_units)
         raise LimitReached(
