@@ -104,3 +104,27 @@ def test_rewards_can_be_listed_and_removed(client, session, merchant, owner):
     assert items == [{"trigger": "follow", "campaign_id": campaign.id}]
     assert client.delete("/v1/admin/feed-rewards/follow", headers=owner.headers).status_code == 204
     assert client.get("/v1/admin/feed-rewards", headers=owner.headers).get_json()["items"] == []
+
+
+def test_moderation_and_rewards_tell_the_author(client, session, merchant, owner, shopper):
+    campaign = fc.campaign(session, merchant=merchant)
+    show = ff.show(session, user_id=shopper.id, merchant=merchant, state="pending")
+    session.commit()
+    client.put(
+        "/v1/admin/feed-rewards/buyer_show",
+        json={"campaign_id": campaign.id},
+        headers=owner.headers,
+    )
+    url = f"/v1/admin/buyer-shows/{show.id}"
+    client.post(f"{url}/approve", headers=owner.headers)
+    client.post(f"{url}/reject", json={"reason": "Blurry photo"}, headers=owner.headers)
+    inbox = client.get(
+        "/v1/me/notifications", headers={**shopper.headers, "Accept-Language": "en"}
+    ).get_json()["items"]
+    assert [i["kind"] for i in inbox] == [
+        "buyer_show_rejected",
+        "reward_granted",
+        "buyer_show_approved",
+    ]
+    assert inbox[0]["body"] == f"{merchant.name} did not approve your buyer show: Blurry photo"
+    assert campaign.title in inbox[1]["body"]

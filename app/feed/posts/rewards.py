@@ -10,10 +10,12 @@ can be rewards, since these actions carry no position.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.models import Merchant
 from app.coupons import claims
 from app.coupons.models import CouponCampaign
 from app.errors import ApiError, Invalid, NotFound
 from app.feed.posts.models import REWARD_TRIGGERS, FeedReward
+from app.notifications import service as notifications_service
 
 
 def _check_trigger(trigger: str) -> None:
@@ -47,6 +49,13 @@ def grant(*, session: Session, user_id: int, campaign_id: int | None) -> dict | 
             )
     except ApiError as refused:
         return {**outcome, "reason": refused.type}
+    merchant = session.get(Merchant, campaign.merchant_id)
+    notifications_service.notify(
+        session=session,
+        user_id=user_id,
+        kind="reward_granted",
+        params={"coupon_id": coupon.id, "merchant_name": merchant.name, "title": campaign.title},
+    )
     return {**outcome, "granted": True, "coupon_id": coupon.id}
 
 

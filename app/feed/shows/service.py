@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts import service as accounts_service
-from app.accounts.models import User
+from app.accounts.models import Merchant, User
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
 from app.feed.media import service as media_service
@@ -20,6 +20,7 @@ from app.feed.posts import rewards
 from app.feed.posts.service import check_skus, now
 from app.feed.reading.reactions import insert_once
 from app.feed.shows.models import BuyerShow, BuyerShowReport
+from app.notifications import service as notifications_service
 from app.pagination import page_by_id
 from app.pickup import service as pickup_service
 from app.pickup.models import Reservation
@@ -198,6 +199,7 @@ def moderate_show(
     show.state = "approved" if approve else "rejected"
     show.reject_reason = None if approve else reason
     show.moderated_by, show.moderated_at = moderator_id, now()
+    _tell_author(session, show, merchant_id)
     reward = None
     if first_approval:  # only a pending show's approval rewards, not a re-approval
         campaign_id = rewards.reward_campaign(
@@ -205,6 +207,15 @@ def moderate_show(
         )
         reward = rewards.grant(session=session, user_id=show.user_id, campaign_id=campaign_id)
     return {**describe_shows(session=session, shows=[show])[0], "reward": reward}
+
+
+def _tell_author(session: Session, show: BuyerShow, merchant_id: int) -> None:
+    params = {"show_id": show.id, "merchant_name": session.get(Merchant, merchant_id).name}
+    if show.state == "rejected":
+        params["reason"] = show.reject_reason
+    notifications_service.notify(
+        session=session, user_id=show.user_id, kind=f"buyer_show_{show.state}", params=params
+    )
 
 
 def describe_shows(*, session: Session, shows: list[BuyerShow]) -> list[dict]:
