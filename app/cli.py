@@ -34,6 +34,7 @@ def create_merchant(name: str, owner_email: str) -> None:
 def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     """Expire overdue pickup holds and give their units back; safe to run several at once."""
     from app import idempotency
+    from app.coupons import reminders
     from app.pickup import expiry
 
     while True:
@@ -43,6 +44,11 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
             expired += count
         lead = current_app.config["PICKUP_EXPIRY_WARNING_MINUTES"]
         while expiry.warn_batch(session=db.session, lead_minutes=lead, batch_size=batch):
+            db.session.commit()
+        hours = current_app.config["COUPON_EXPIRY_WARNING_HOURS"]
+        while reminders.warn_batch(
+            session=db.session, within_hours=hours, at=expiry.now(), batch_size=batch
+        ):
             db.session.commit()
         hours = current_app.config["IDEMPOTENCY_KEY_HOURS"]
         purged = idempotency.purge_older_than(session=db.session, hours=hours)

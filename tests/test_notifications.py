@@ -237,3 +237,25 @@ def test_the_expiry_warning_is_written_once_with_two_sweepers_racing(
     with committed.app_context():
         assert expiry.warn_batch(session=db.session, lead_minutes=30) == 0
         db.session.commit()
+
+
+def test_a_coupon_running_out_within_a_day_is_told_once(app, client, shopper, session, merchant):
+    from app.coupons import reminders
+    from app.coupons.models import Coupon
+    from tests import factories_coupons as fc
+
+    campaign = fc.campaign(session, merchant=merchant)
+    session.commit()
+    claim = client.post(f"/v1/coupon-campaigns/{campaign.id}/claim", headers=shopper.headers)
+    assert claim.status_code in (200, 201), claim.get_json()
+    at = datetime.now(UTC)
+    session.execute(Coupon.__table__.update().values(expires_at=at + timedelta(hours=10)))
+    session.commit()
+    with app.app_context():
+        assert reminders.warn_batch(session=db.session, within_hours=24, at=at) == 1
+        assert reminders.warn_batch(session=db.session, within_hours=24, at=at) == 0
+        db.session.commit()
+    item = client.get(
+        "/v1/me/notifications", headers={**shopper.headers, "Accept-Language": "zh-CN"}
+    ).get_json()["items"][0]
+    assert item["kind"] == "coupon_expiring" and campaign.title in item["body"]
