@@ -78,6 +78,7 @@ def server_env(url: str) -> dict:
         "COUPON_CLAIM_IP_RATE_LIMIT": "100000/minute",
         "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
         "PICKUP_MAX_UNITS_PER_SKU": "1000000",
+        "PICKUP_NO_SHOW_LIMIT": "1000000",
     }
 
 
