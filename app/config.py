@@ -33,9 +33,17 @@ class Config:
             # A steady pool per worker: a new connection pays ~15 ms to load PostGIS (PERF-ANCHOR).
             "pool_size": _int("DB_POOL_SIZE", 5),
             "max_overflow": _int("DB_MAX_OVERFLOW", 5),
-            "pool_pre_ping": False,
             "pool_recycle": 3600,
         }
+        # Faults (docs/RELIABILITY.md): a query or a lock wait ends as a 503, never a hang; a full
+        # pool answers 503 after DB_POOL_TIMEOUT seconds, not after gunicorn's timeout.
+        self.DB_STATEMENT_TIMEOUT_MS = _int("DB_STATEMENT_TIMEOUT_MS", 5000)
+        self.DB_LOCK_TIMEOUT_MS = _int("DB_LOCK_TIMEOUT_MS", 2000)
+        self.DB_CONNECT_TIMEOUT = _int("DB_CONNECT_TIMEOUT", 2)
+        self.DB_POOL_TIMEOUT = float(os.environ.get("DB_POOL_TIMEOUT", "2"))
+        # One round trip per checkout (~25 µs) so a restarted database costs no failed request.
+        self.DB_POOL_PRE_PING = os.environ.get("DB_POOL_PRE_PING", "1") != "0"
+        self.DB_RETRY_AFTER_SECONDS = _int("DB_RETRY_AFTER_SECONDS", 2)
         # Hot reads are prepared once per pooled connection (app/prepared.py); 0 behind PgBouncer.
         self.DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
         self.SECRET_KEY = (
@@ -77,6 +85,22 @@ class Config:
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)
+        self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(self.SQLALCHEMY_ENGINE_OPTIONS)
+
+    def _engine_options(self, given: dict) -> dict:
+        """The pool settings given, plus the fault limits (each can be overridden in `given`)."""
+        options = {"pool_timeout": self.DB_POOL_TIMEOUT, "pool_pre_ping": self.DB_POOL_PRE_PING}
+        options.update(given)
+        # Sent as startup options: no extra round trip. Behind PgBouncer (which refuses them) set
+        # both timeouts to 0 here and on the database role instead (ALTER ROLE ... SET ...).
+        settings = {"statement_timeout": self.DB_STATEMENT_TIMEOUT_MS}
+        settings["lock_timeout"] = self.DB_LOCK_TIMEOUT_MS
+        startup = " ".join(f"-c {name}={ms}" for name, ms in settings.items() if ms)
+        connect_args = {"connect_timeout": self.DB_CONNECT_TIMEOUT}
+        if startup:
+            connect_args["options"] = startup
+        options["connect_args"] = {**connect_args, **given.get("connect_args", {})}
+        return options
 
     @staticmethod
     def _dev_secret(env: str) -> str:
