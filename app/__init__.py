@@ -10,6 +10,7 @@ from app.config import Config
 from app.content_types import require_accepted_body
 from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
+from app.http_headers import register_http_headers
 from app.json_provider import OrjsonProvider
 from app.request_log import register_request_log
 
@@ -23,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.config.from_object(config or Config())
     register_request_log(app)
+    register_http_headers(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

@@ -74,6 +74,9 @@ class Config:
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
         self.ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)
+        # HTTP hardening (app/http_headers.py): HSTS only behind TLS; CORS for listed origins.
+        self.HSTS_SECONDS = _int("HSTS_SECONDS", 0)
+        self.CORS_ORIGINS = [o for o in os.environ.get("CORS_ORIGINS", "").split(",") if o]
         self.API_TITLE = "shopnear"
         self.API_VERSION = "v1"
         self.OPENAPI_VERSION = "3.1.0"
