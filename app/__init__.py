@@ -12,6 +12,7 @@ from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
 from app.http_headers import register_http_headers
 from app.json_provider import OrjsonProvider
+from app.rate_limits import register_client_address
 from app.request_log import register_request_log
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -25,6 +26,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or Config())
     register_request_log(app)
     register_http_headers(app)
+    register_client_address(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)

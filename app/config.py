@@ -57,7 +57,17 @@ class Config:
         self.JWT_ERROR_MESSAGE_KEY = "detail"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "shopnear")
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Redis down: count in each process's memory instead (no 500s, limits per worker).
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
+        self.SHOPPER_READ_RATE_LIMIT = os.environ.get("SHOPPER_READ_RATE_LIMIT", "300/minute")
+        self.UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "30/hour")
+        self.PICKUP_CODE_STORE_RATE_LIMIT = os.environ.get(
+            "PICKUP_CODE_STORE_RATE_LIMIT", "30/hour"
+        )
+        self.PROXY_HOPS = _int("PROXY_HOPS", 0)
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
         self.PICKUP_MAX_UNITS_PER_SKU = _int("PICKUP_MAX_UNITS_PER_SKU", 10)

@@ -5,7 +5,7 @@ from flask import Flask, current_app, request
 from flask_cors import CORS
 
 # Answers that carry tokens, a profile, pickup codes or coupon codes: never stored by a cache.
-PRIVATE_PREFIXES = ("/v1/auth/", "/v1/me", "/v1/wallet/", "/v1/reservations")
+PRIVATE_PREFIXES = ("/v1/auth/", "/v1/me/", "/v1/wallet/", "/v1/reservations")
 CORS_ALLOWED_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -20,7 +20,7 @@ CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "X-Request-ID", "X-RateLimit-Rema
 def _protect(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
-    if request.path.startswith(PRIVATE_PREFIXES):
+    if request.path == "/v1/me" or request.path.startswith(PRIVATE_PREFIXES):
         response.headers["Cache-Control"] = "no-store"
     hsts = current_app.config["HSTS_SECONDS"]
     if hsts:

@@ -5,7 +5,7 @@ import hashlib
 from flask import send_file
 from flask.views import MethodView
 
-from app import idempotency
+from app import idempotency, rate_limits
 from app.accounts.permissions import current_user_id, login_required, optional_login
 from app.blueprint import Blueprint
 from app.content_types import accepts, limit_body
@@ -23,6 +23,8 @@ ONE_YEAR = 365 * 24 * 3600
 
 @feed_blp.route("/feed")
 class Feed(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @optional_login
     @feed_blp.arguments(schemas.FeedArgsSchema, location="query")
     @feed_blp.response(200, schemas.FeedPageSchema)
@@ -138,6 +140,8 @@ class MyFollows(MethodView):
 
 @media_blp.route("/media")
 class MediaUpload(MethodView):
+    decorators = [rate_limits.uploads]
+
     @accepts("multipart/form-data")
     @login_required
     @limit_body("MEDIA_MAX_BYTES")

@@ -5,7 +5,7 @@ import datetime as dt
 from flask import current_app, make_response, request
 from flask.views import MethodView
 
-from app import idempotency
+from app import idempotency, rate_limits
 from app.accounts.permissions import StaffContext, staff_required
 from app.blueprint import Blueprint, prebuilt_json
 from app.content_types import accepts
@@ -36,6 +36,8 @@ def now() -> dt.datetime:
 
 @stores_blp.route("/stores/nearby")
 class NearbyStores(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stores_blp.arguments(schemas.NearbyArgsSchema, location="query")
     @stores_blp.response(200, schemas.NearbyPageSchema)
     def get(self, args):
@@ -48,6 +50,8 @@ class NearbyStores(MethodView):
 
 @stores_blp.route("/stores/map")
 class StoresMap(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stores_blp.arguments(schemas.MapArgsSchema, location="query")
     @stores_blp.response(200, schemas.FeatureCollectionSchema)
     def get(self, args):
