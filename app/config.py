@@ -60,7 +60,7 @@ class Config:
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "shopnear")
         self.RATELIMIT_HEADERS_ENABLED = True
         # Redis down: count in each process's memory instead (no 500s, limits per worker).
-        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = bool(self.REDIS_URL)
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
         self.SHOPPER_READ_RATE_LIMIT = os.environ.get("SHOPPER_READ_RATE_LIMIT", "300/minute")
         self.UPLOAD_RATE_LIMIT = os.environ.get("UPLOAD_RATE_LIMIT", "30/hour")
@@ -103,6 +103,8 @@ class Config:
     def _engine_options(self, given: dict) -> dict:
         """The pool settings given, plus the fault limits (each can be overridden in `given`)."""
         options = {"pool_timeout": self.DB_POOL_TIMEOUT, "pool_pre_ping": self.DB_POOL_PRE_PING}
+        # Error messages (and so logged traces) must not quote parameters: codes, positions.
+        options["hide_parameters"] = True
         options.update(given)
         # Sent as startup options: no extra round trip. Behind PgBouncer (which refuses them) set
         # both timeouts to 0 here and on the database role instead (ALTER ROLE ... SET ...).

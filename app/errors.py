@@ -1,6 +1,7 @@
 """problem+json (RFC 9457) errors: the one place exceptions become HTTP responses."""
 
 import logging
+import traceback
 
 import marshmallow as ma
 import psycopg2
@@ -178,7 +179,17 @@ def handle_unexpected(error: Exception):
     """Anything else: logged with its trace, answered without one."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    if isinstance(error, sqlalchemy.exc.StatementError):
+        # PostgreSQL's message quotes the offending values (codes, positions): log the
+        # statement with its placeholders and where it failed, not what it said.
+        log.error(
+            "unhandled database error on %s %s",
+            request.method,
+            request.path,
+            extra={"fields": _statement_failure(error)},
+        )
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(
         500,
         "Internal server error",
@@ -223,6 +234,15 @@ def handle_database_failure(error: Exception):
     return problem(
         503, "Service unavailable", type=type_, detail=detail, headers={"Retry-After": retry_after}
     )
+
+
+def _statement_failure(error: sqlalchemy.exc.StatementError) -> dict:
+    return {
+        "error": type(getattr(error, "orig", None) or error).__name__,
+        "pgcode": getattr(getattr(error, "orig", None), "pgcode", None),
+        "statement": error.statement,
+        "trace": "".join(traceback.format_tb(error.__traceback__)),
+    }
 
 
 def register_error_handlers(app: Flask) -> None:
