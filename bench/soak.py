@@ -4,6 +4,7 @@ app/invariants.py holding. Exit status 1 when anything broke."""
 
 import argparse
 import collections
+import http.client
 import os
 import random
 import sys
@@ -124,12 +125,16 @@ class Shopper:
 class Soak:
     """One run: threads each own their shoppers and what those shoppers made."""
 
-    def __init__(self, url: str, database_url: str, *, ops: int, threads: int, seed: int):
+    def __init__(
+        self, url: str, database_url: str, *, ops: int, threads: int, seed: int, weights=None
+    ):
         self.url, self.database_url = url, database_url
+        self.weights = weights or WEIGHTS
         self.ops, self.threads, self.seed = ops, threads, seed
         self.world = discover(database_url)
         self.statuses: collections.Counter = collections.Counter()
-        self.failures: list[str] = []  # 5xx, network errors, replays that differ
+        self.failures: list[str] = []  # 5xx, replays that differ, harness errors
+        self.dropped: list[str] = []  # requests that got no answer at all
         self.replays = 0
         self._lock = threading.Lock()
         self._left = ops
@@ -161,8 +166,9 @@ class Soak:
     def _send(self, op: str, method: str, path: str, **kw) -> Answer | None:
         try:
             answer = call(method, self.url + path, **kw)
-        except OSError as error:
-            self._fail(f"{op} {method} {path}: {error!r}")
+        except (OSError, http.client.HTTPException) as error:  # no whole answer came back
+            with self._lock:
+                self.dropped.append(f"{op} {method} {path}: {error!r}")
             return None
         with self._lock:
             self.statuses[(op, answer.status)] += 1
@@ -269,7 +275,10 @@ class Soak:
                 from app.config import Config
 
                 self._sweeper = create_app(
-                    Config(SQLALCHEMY_DATABASE_URI=sqlalchemy_url(self.database_url))
+                    Config(
+                        SQLALCHEMY_DATABASE_URI=sqlalchemy_url(self.database_url),
+                        SECRET_KEY=os.environ.get("SECRET_KEY") or "soak-sweeper-signs-nothing",
+                    )
                 )
         with self._sweeper.app_context():
             sweep_batch(session=db.session)
@@ -367,7 +376,7 @@ class Soak:
     def _worker(self, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)
         shoppers = [self._shopper() for _ in range(2)]
-        names, weights = list(WEIGHTS), list(WEIGHTS.values())
+        names, weights = list(self.weights), list(self.weights.values())
         while self._take():
             op = rng.choices(names, weights)[0]
             try:
@@ -399,13 +408,15 @@ class Soak:
             "seconds": round(seconds, 1),
             "5xx": server_errors,
             "failures": self.failures[:20],
+            "dropped": len(self.dropped),
             "broken_invariants": broken,
             "statuses": {f"{op} {s}": n for (op, s), n in sorted(self.statuses.items(), key=str)},
         }
 
 
 def passed(result: dict) -> bool:
-    return not result["5xx"] and not result["failures"] and not result["broken_invariants"]
+    broken = result["5xx"] or result["failures"] or result["dropped"]
+    return not broken and not result["broken_invariants"]
 
 
 def parse_args(argv):

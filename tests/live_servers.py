@@ -10,14 +10,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
-
 from app.database_setup import libpq_args
+from bench.soak import call  # noqa: F401  (one HTTP client for the live tests and the soak)
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -183,27 +180,3 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict
-    body: object
-    seconds: float
-
-
-def call(method: str, url: str, *, json=None, headers=None, timeout: float = 10) -> Answer:
-    """One HTTP request as a client sends it; network failures raise OSError."""
-    data = orjson.dumps(json) if json is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, hdrs, raw = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, hdrs, raw = error.code, dict(error.headers), error.read()
-    body = orjson.loads(raw) if raw and "json" in hdrs.get("Content-Type", "") else raw
-    return Answer(status, hdrs, body, time.monotonic() - started)
