@@ -5,6 +5,8 @@ import secrets
 import warnings
 from datetime import timedelta
 
+from app.replicas import bind_keys
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -44,6 +46,19 @@ class Config:
         # One round trip per checkout (~25 µs) so a restarted database costs no failed request.
         self.DB_POOL_PRE_PING = os.environ.get("DB_POOL_PRE_PING", "1") != "0"
         self.DB_RETRY_AFTER_SECONDS = _int("DB_RETRY_AFTER_SECONDS", 2)
+        # Streaming replicas for the shopper reads that may be a moment stale (app/replicas.py).
+        replica_urls = [u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")]
+        self.SQLALCHEMY_BINDS = {
+            key: {
+                "url": sqlalchemy_url(url),
+                **self.SQLALCHEMY_ENGINE_OPTIONS,
+                # A replica that does not answer is skipped, not waited for.
+                "connect_args": {"connect_timeout": 2},
+            }
+            for key, url in bind_keys([u for u in replica_urls if u]).items()
+        }
+        self.REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", 5))
+        self.REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", 1))
         # Hot reads are prepared once per pooled connection (app/prepared.py); 0 behind PgBouncer.
         self.DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
         self.SECRET_KEY = (
@@ -58,6 +73,9 @@ class Config:
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "shopnear")
+        # The shared read cache (app/cache.py); only with REDIS_URL.
+        self.CACHE_TTL_SECONDS = float(os.environ.get("CACHE_TTL_SECONDS", 30))
+        self.CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", 5))
         self.RATELIMIT_HEADERS_ENABLED = True
         # Redis down: count in each process's memory instead (no 500s, limits per worker).
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = bool(self.REDIS_URL)
@@ -99,6 +117,7 @@ class Config:
         for key, value in overrides.items():
             setattr(self, key, value)
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(self.SQLALCHEMY_ENGINE_OPTIONS)
+        self.SQLALCHEMY_BINDS = {k: self._engine_options(v) for k, v in self.SQLALCHEMY_BINDS.items()}
 
     def _engine_options(self, given: dict) -> dict:
         """The pool settings given, plus the fault limits (each can be overridden in `given`)."""

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import hosts
 from bench import world as bench_world
 from bench.runner import ROOT, LoadResult, Server, run_pgbench, run_wrk
 from bench.scenarios import SCENARIOS, Scenario
@@ -46,6 +47,12 @@ def parse_args(argv):
         help="nearby at 18 000, 180 000 and 1 800 000 stores: how p50/p99 grow",
     )
     p.add_argument("--no-sql", action="store_true", help="skip the pgbench ceiling")
+    p.add_argument(
+        "--hosts",
+        type=int,
+        default=0,
+        help="serve from 1..N gunicorn hosts behind nginx, through PgBouncer, limits in Redis",
+    )
     p.add_argument(
         "--api-checkout",
         type=Path,
@@ -258,7 +265,14 @@ def main(argv=None) -> int:
     if args.smoke:
         args.duration = 2
     started = time.time()
-    code = growth(args) if args.growth else bench(args)
+    if args.growth:
+        code = growth(args)
+    elif args.hosts:
+        code = hosts.run(
+            args, server_env=server_env, run_scenario=run_scenario, scenarios=SCENARIOS
+        )
+    else:
+        code = bench(args)
     print(f"bench took {time.time() - started:.0f} s", file=sys.stderr)
     return code
 

@@ -4,6 +4,7 @@ from sqlalchemy import Float, and_, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from app import cache
 from app.catalog.models import Sku
 from app.coupons.models import (
     Coupon,
@@ -167,6 +168,7 @@ def update_campaign(
     )
     if campaign.state == "ended":
         raise Conflict("The campaign has ended.", type="coupons.campaign_ended")
+    cache.invalidate(session, "campaign", campaign_id)
     if campaign.claimed_qty:
         _check_safe(campaign, changes)
     merged = {field: getattr(campaign, field) for field in CAMPAIGN_FIELDS} | changes
@@ -183,6 +185,7 @@ def change_campaign_state(
     campaign = get_campaign(
         session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
     )
+    cache.invalidate(session, "campaign", campaign_id)
     if action == "end" and campaign.state != "ended":
         campaign.state, campaign.ended_at = "ended", sql_now()
     elif action in TRANSITIONS and campaign.state == TRANSITIONS[action][0]:
@@ -249,14 +252,17 @@ def _my_claims(session: Session, campaign_id, user_id: int):
     )
 
 
-def get_public_campaign(*, session: Session, campaign_id: int, user_id: int | None):
-    """A campaign as a shopper sees it, with how many of it they hold when signed in."""
+def get_public_campaign(*, session: Session, campaign_id: int) -> CouponCampaign:
+    """A campaign as every shopper sees it."""
     campaign = session.get(CouponCampaign, campaign_id)
     if campaign is None:
         raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
-    if user_id is not None:
-        campaign.my_claims = session.scalar(select(_my_claims(session, campaign_id, user_id))) or 0
     return campaign
+
+
+def my_claims(*, session: Session, campaign_id: int, user_id: int) -> int:
+    """How many coupons of the campaign the shopper holds."""
+    return session.scalar(select(_my_claims(session, campaign_id, user_id))) or 0
 
 
 def campaigns_near(

@@ -5,7 +5,7 @@ import datetime as dt
 from flask import current_app, make_response, request
 from flask.views import MethodView
 
-from app import idempotency, rate_limits
+from app import cache, idempotency, rate_limits
 from app.accounts.permissions import StaffContext, staff_required
 from app.blueprint import Blueprint, prebuilt_json
 from app.content_types import accepts
@@ -68,9 +68,14 @@ class StoreDetail(MethodView):
     @stores_blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self, store_id):
         """One store with this week's hours and today's exception."""
-        response = prebuilt_json(
-            search.store_detail(session=db.session, store_id=store_id, now=now())
+        at = now()
+        detail = cache.cached(
+            "store",
+            store_id,
+            lambda: search.store_detail(session=db.session, store_id=store_id, now=at),
+            fresh_for=lambda body: search.detail_fresh_for(body, at),
         )
+        response = prebuilt_json(detail)
         response.add_etag()
         return response.make_conditional(request)
 

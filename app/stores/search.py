@@ -188,6 +188,16 @@ def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
     }
 
 
+def detail_fresh_for(detail: dict, now: dt.datetime) -> float:
+    """Seconds a store detail built at `now` stays true: until the store next opens or closes,
+    or its local day (and so today's exception) ends."""
+    local = now.astimezone(ZoneInfo(detail["timezone"]))
+    until = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if detail["next_change_at"]:
+        until = min(until, dt.datetime.fromisoformat(detail["next_change_at"]))
+    return (until - now).total_seconds()
+
+
 def stores_in_bbox(
     *, session: Session, bbox: tuple[float, float, float, float], filters: dict, now: dt.datetime
 ) -> dict:
