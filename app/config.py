@@ -117,7 +117,9 @@ class Config:
         for key, value in overrides.items():
             setattr(self, key, value)
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options(self.SQLALCHEMY_ENGINE_OPTIONS)
-        self.SQLALCHEMY_BINDS = {k: self._engine_options(v) for k, v in self.SQLALCHEMY_BINDS.items()}
+        self.SQLALCHEMY_BINDS = {
+            k: self._engine_options(v) for k, v in self.SQLALCHEMY_BINDS.items()
+        }
 
     def _engine_options(self, given: dict) -> dict:
         """The pool settings given, plus the fault limits (each can be overridden in `given`)."""
