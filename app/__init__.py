@@ -16,6 +16,7 @@ from app.json_provider import OrjsonProvider
 from app.rate_limits import register_client_address
 from app.replicas import route_reads
 from app.request_log import register_request_log
+from app.timeouts import register_timeouts
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
@@ -39,6 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    register_timeouts(app)
     cache.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     jwt.init_app(app)

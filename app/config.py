@@ -77,6 +77,9 @@ class Config:
         self.CACHE_TTL_SECONDS = float(os.environ.get("CACHE_TTL_SECONDS", 30))
         self.CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", 5))
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Flask-Limiter would put its window's reset in Retry-After on every answer, a 503's
+        # too; Retry-After is ours (429 and 503 problems), the limiter's goes beside it.
+        self.RATELIMIT_HEADER_RETRY_AFTER = "X-RateLimit-Retry-After"
         # Redis down: count in each process's memory instead (no 500s, limits per worker).
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = bool(self.REDIS_URL)
         self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
@@ -127,14 +130,9 @@ class Config:
         # Error messages (and so logged traces) must not quote parameters: codes, positions.
         options["hide_parameters"] = True
         options.update(given)
-        # Sent as startup options: no extra round trip. Behind PgBouncer (which refuses them) set
-        # both timeouts to 0 here and on the database role instead (ALTER ROLE ... SET ...).
-        settings = {"statement_timeout": self.DB_STATEMENT_TIMEOUT_MS}
-        settings["lock_timeout"] = self.DB_LOCK_TIMEOUT_MS
-        startup = " ".join(f"-c {name}={ms}" for name, ms in settings.items() if ms)
+        # statement_timeout and lock_timeout are SET on each new connection (app/timeouts.py):
+        # startup options would be refused by PgBouncer.
         connect_args = {"connect_timeout": self.DB_CONNECT_TIMEOUT}
-        if startup:
-            connect_args["options"] = startup
         options["connect_args"] = {**connect_args, **given.get("connect_args", {})}
         return options
 

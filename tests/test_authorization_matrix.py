@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from app.coupons import claims
-from app.feed import media
+from app.feed.media import service as media
 from app.pickup import handover
 from app.pickup import service as pickup_service
 from tests import factories, factories_stores
@@ -80,8 +80,8 @@ def world(app, client, session, merchant):
         )
         image = media.upload_image(session=session, user_id=shopper_id, data=image_bytes())
         url = media.describe_media(image)["url"]
-    show = feed.show(session, user_id=shopper_id, merchant=merchant)
-    session.commit()
+        show = feed.show(session, user_id=shopper_id, merchant=merchant)
+        session.commit()  # inside the context: the read cache bumps its keys after commits
     callers = {"anonymous": None} | {
         name: _signed_in(
             client, session, user.email, user.id, other.id if name == "other_staff" else None
