@@ -72,6 +72,7 @@ TABLE: dict[str, Row] = {
     "DELETE /v1/admin/staff/<int:user_id>": staff("owner", ok=204),
     # stores
     "GET /v1/stores/<int:store_id>": public(),
+    "GET /v1/stores/<int:store_id>/stock": public(),
     "GET /v1/admin/stores/<int:store_id>": staff(*ALL),
     "PATCH /v1/admin/stores/<int:store_id>": staff(  # store managers change hours only
         *STOCKISTS, body={"name": "Renamed"}, overrides={"store_manager": 403}
