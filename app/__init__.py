@@ -11,9 +11,12 @@ from app.config import Config
 from app.content_types import require_accepted_body
 from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
+from app.http_headers import register_http_headers
 from app.json_provider import OrjsonProvider
+from app.rate_limits import register_client_address
 from app.replicas import route_reads
 from app.request_log import register_request_log
+from app.timeouts import register_timeouts
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
@@ -25,6 +28,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.json = OrjsonProvider(app)
     app.config.from_object(config or Config())
     register_request_log(app)
+    register_http_headers(app)
+    register_client_address(app)
     register_extensions(app)
     register_blueprints(app)
     route_reads(app)
@@ -35,6 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    register_timeouts(app)
     cache.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     jwt.init_app(app)

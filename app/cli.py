@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from app import invariants
 from app.accounts import service as accounts_service
 from app.extensions import db
 from app.seeding import commands as seeding_commands
@@ -50,9 +51,23 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
         time.sleep(interval)
 
 
+@click.command("check-invariants")
+@with_appcontext
+def check_invariants() -> None:
+    """Check stock, coupon and counter rules against the database; exit 1 if any is broken."""
+    with db.engine.connect() as conn:
+        broken = invariants.violations(conn)
+    for rule, rows in broken.items():
+        click.echo(f"BROKEN {rule}: {rows}", err=True)
+    if broken:
+        raise SystemExit(1)
+    click.echo(f"all {len(invariants.CHECKS)} invariants hold")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(create_merchant)
     app.cli.add_command(seeding_commands.seed)
     app.cli.add_command(seeding_commands.demo_logins)
     app.cli.add_command(sweep_expired)
+    app.cli.add_command(check_invariants)

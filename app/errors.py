@@ -1,9 +1,12 @@
 """problem+json (RFC 9457) errors: the one place exceptions become HTTP responses."""
 
 import logging
+import traceback
 
 import marshmallow as ma
-from flask import Flask, g, request
+import psycopg2
+import sqlalchemy.exc
+from flask import Flask, current_app, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -179,7 +182,17 @@ def handle_unexpected(error: Exception):
     """Anything else: logged with its trace, answered without one."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    if isinstance(error, sqlalchemy.exc.StatementError):
+        # PostgreSQL's message quotes the offending values (codes, positions): log the
+        # statement with its placeholders and where it failed, not what it said.
+        log.error(
+            "unhandled database error on %s %s",
+            request.method,
+            request.path,
+            extra={"fields": _statement_failure(error)},
+        )
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
     return problem(
         500,
         "Internal server error",
@@ -188,9 +201,58 @@ def handle_unexpected(error: Exception):
     )
 
 
+# The database failing us is not the client's fault and not a bug: 503 with Retry-After, so
+# clients and load balancers retry (docs/RELIABILITY.md). Raw psycopg2 errors come from
+# app/prepared.py, which talks to the driver directly.
+DATABASE_FAILURES = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg2.OperationalError,
+    psycopg2.InterfaceError,
+)
+_PG_CODES = {
+    "57014": ("database.timeout", "The query ran longer than allowed."),
+    "55P03": ("database.lock_timeout", "Waited too long for a lock held by another request."),
+    "40P01": ("database.conflict", "Another request changed the same rows; retry."),
+    "40001": ("database.conflict", "Another request changed the same rows; retry."),
+}
+
+
+def handle_database_failure(error: Exception):
+    """The database is down, cut off, too slow or the pool is full: 503, retry later."""
+    if isinstance(error, sqlalchemy.exc.TimeoutError):
+        type_, detail = "database.busy", "Every database connection is in use."
+    else:
+        code = getattr(getattr(error, "orig", error), "pgcode", None)
+        type_, detail = _PG_CODES.get(
+            code, ("database.unavailable", "The database is unreachable.")
+        )
+    # The class and code only: the message would quote the SQL and its parameters (positions).
+    log.warning(
+        "database failure on %s %s: %s", request.method, request.path, type_,
+        extra={"fields": {"error": type(error).__name__}},
+    )  # fmt: skip
+    retry_after = str(current_app.config.get("DB_RETRY_AFTER_SECONDS", 2))
+    return problem(
+        503, "Service unavailable", type=type_, detail=detail, headers={"Retry-After": retry_after}
+    )
+
+
+def _statement_failure(error: sqlalchemy.exc.StatementError) -> dict:
+    return {
+        "error": type(getattr(error, "orig", None) or error).__name__,
+        "pgcode": getattr(getattr(error, "orig", None), "pgcode", None),
+        "statement": error.statement,
+        "trace": "".join(traceback.format_tb(error.__traceback__)),
+    }
+
+
 def register_error_handlers(app: Flask) -> None:
     """Wire ApiError and unexpected exceptions into problem+json."""
     app.register_error_handler(ApiError, handle_api_error)
+    for failure in DATABASE_FAILURES:
+        app.register_error_handler(failure, handle_database_failure)
     app.register_error_handler(Exception, handle_unexpected)
 
 

@@ -76,6 +76,8 @@ def server_env(url: str) -> dict:
         "RESERVATION_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_IP_RATE_LIMIT": "100000/minute",
+        "SHOPPER_READ_RATE_LIMIT": "10000000/minute",
+        "PICKUP_CODE_STORE_RATE_LIMIT": "100000/minute",
         "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
         "PICKUP_MAX_UNITS_PER_SKU": "1000000",
     }

@@ -5,7 +5,7 @@ import datetime as dt
 from flask import current_app, make_response, request
 from flask.views import MethodView
 
-from app import cache, idempotency
+from app import cache, idempotency, rate_limits
 from app.accounts.permissions import (
     StaffContext,
     current_user_id,
@@ -41,6 +41,8 @@ def now() -> dt.datetime:
 
 @stores_blp.route("/stores/nearby")
 class NearbyStores(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stores_blp.arguments(schemas.NearbyArgsSchema, location="query")
     @stores_blp.response(200, schemas.NearbyPageSchema)
     def get(self, args):
@@ -53,6 +55,8 @@ class NearbyStores(MethodView):
 
 @stores_blp.route("/stores/cards")
 class StoreCards(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @optional_login
     @stores_blp.arguments(schemas.CardsArgsSchema, location="query")
     @stores_blp.response(200, schemas.StoreCardsPageSchema)
@@ -71,6 +75,8 @@ class StoreCards(MethodView):
 
 @stores_blp.route("/stores/map")
 class StoresMap(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stores_blp.arguments(schemas.MapArgsSchema, location="query")
     @stores_blp.response(200, schemas.FeatureCollectionSchema)
     def get(self, args):

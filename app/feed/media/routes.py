@@ -5,7 +5,7 @@ import hashlib
 from flask import send_file
 from flask.views import MethodView
 
-from app import idempotency
+from app import idempotency, rate_limits
 from app.accounts.permissions import current_user_id, login_required
 from app.blueprint import Blueprint
 from app.content_types import accepts, limit_body
@@ -20,6 +20,8 @@ ONE_YEAR = 365 * 24 * 3600
 
 @media_blp.route("/media")
 class MediaUpload(MethodView):
+    decorators = [rate_limits.uploads]
+
     @accepts("multipart/form-data")
     @login_required
     @limit_body("MEDIA_MAX_BYTES")
