@@ -2,12 +2,13 @@
 
 import datetime as dt
 
-from flask import current_app, make_response, request
+from flask import make_response, request
 from flask.views import MethodView
 
 from app import idempotency
 from app.accounts.permissions import StaffContext, staff_required
 from app.blueprint import Blueprint, prebuilt_json
+from app.clock import now
 from app.content_types import accepts
 from app.errors import Forbidden, Invalid
 from app.extensions import db
@@ -26,12 +27,6 @@ admin_stores_blp.ARGUMENTS_PARSER = StoreImportParser()  # JSON as usual, plus t
 EDITORS = ("owner", "operator")
 STORE = schemas.StoreSchema()
 HOURS_EDITORS = ("owner", "operator", "store_manager")
-
-
-def now() -> dt.datetime:
-    """The current moment; tests set app.config["CLOCK"] to a function to fix it (no sleeping)."""
-    clock = current_app.config.get("CLOCK")
-    return clock() if clock else dt.datetime.now(dt.UTC)
 
 
 @stores_blp.route("/stores/nearby")
