@@ -11,8 +11,8 @@ import app.catalog.models  # noqa: F401
 import app.coupons.models  # noqa: F401
 import app.feed.models  # noqa: F401
 import app.idempotency  # noqa: F401
-import app.members.models  # noqa: F401
 import app.inventory.models  # noqa: F401
+import app.members.models  # noqa: F401
 import app.pickup.models  # noqa: F401
 import app.stores.models  # noqa: F401
 

@@ -66,9 +66,15 @@ def earn(
     return session.scalar(
         insert(MemberPoints)
         .values(
-            _row(member, kind="earn", points=points, created_at=at, **where),
-            available_at=available_at,
-            expires_at=expires_at,
+            _row(
+                member,
+                kind="earn",
+                points=points,
+                created_at=at,
+                available_at=available_at,
+                expires_at=expires_at,
+                **where,
+            )
         )
         .returning(MemberPoints.id)
     )

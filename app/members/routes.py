@@ -178,7 +178,9 @@ class Redeem(MethodView):
     @staff_required(*TILL_ROLES)
     @admin_members_blp.arguments(schemas.PointsRedeemSchema)
     @admin_members_blp.response(201, schemas.PointsRedeemedSchema)
-    @admin_members_blp.alt_response(200, schema=schemas.PointsRedeemedSchema, description="Replayed")
+    @admin_members_blp.alt_response(
+        200, schema=schemas.PointsRedeemedSchema, description="Replayed"
+    )
     @admin_members_blp.alt_response(409, description="Not enough points, or the receipt differs")
     def post(self, data, store_id, member_id, staff):
         """Spend available points on a receipt, atomically (never below zero)."""
