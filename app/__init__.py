@@ -5,12 +5,14 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
+from app import cache
 from app.accounts.permissions import register_jwt_problems
 from app.config import Config
 from app.content_types import require_accepted_body
 from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
 from app.json_provider import OrjsonProvider
+from app.replicas import route_reads
 from app.request_log import register_request_log
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -25,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_request_log(app)
     register_extensions(app)
     register_blueprints(app)
+    route_reads(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -32,6 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     jwt.init_app(app)
     register_jwt_problems(jwt)
@@ -51,16 +55,19 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_blp, auth_blp
     from app.catalog.routes import admin_catalog_blp, catalog_blp
     from app.coupons.routes import admin_coupons_blp, coupons_blp
-    from app.feed.admin_routes import admin_posts_blp
-    from app.feed.routes import feed_blp, media_blp
-    from app.feed.show_routes import admin_shows_blp, shows_blp
+    from app.feed.media.routes import media_blp
+    from app.feed.posts.routes import admin_posts_blp
+    from app.feed.reading.routes import feed_blp
+    from app.feed.shows.routes import admin_shows_blp, shows_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.members.card_routes import admin_cards_blp, cards_blp
     from app.members.routes import admin_members_blp, members_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
+    from app.web import routes as web
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
     for blp in (auth_blp, admin_blp, stores_blp, admin_stores_blp):
         api.register_blueprint(blp)
     for blp in (catalog_blp, admin_catalog_blp, stock_blp, admin_stock_blp):

@@ -6,8 +6,8 @@ from app import idempotency
 from app.accounts.permissions import current_user_id, login_required, optional_login, staff_required
 from app.blueprint import Blueprint
 from app.extensions import db
-from app.feed import buyer_shows
-from app.feed import show_schemas as schemas
+from app.feed.shows import schemas
+from app.feed.shows import service as buyer_shows
 from app.pagination import PageArgsSchema
 
 shows_blp = Blueprint(

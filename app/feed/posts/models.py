@@ -1,8 +1,8 @@
-"""Posts, poll options and votes, likes, follows, follower counts, media and buyer shows.
+"""Posts, poll options, poll votes, likes, and the merchant's feed rewards.
 
-Counters (`posts.like_count`, `posts.voter_count`, `poll_options.votes`,
-`merchant_follower_counts.followers`) move only in the transaction that inserts or deletes the
-unique row they count, and only when that insert or delete really happened.
+Counters (`posts.like_count`, `posts.voter_count`, `poll_options.votes`) move only in the
+transaction that inserts or deletes the unique row they count, and only when that insert or
+delete really happened.
 """
 
 from datetime import datetime
@@ -29,22 +29,6 @@ POST_KINDS = ("article", "video", "poll", "product")
 # Stored states; "scheduled" is not stored: it is a published post whose publish_at lies ahead,
 # so it goes live at publish_at without a sweeper.
 POST_STATES = ("draft", "published", "hidden")
-
-
-class Media(db.Model):
-    """An uploaded image, re-encoded without metadata, plus its thumbnail."""
-
-    __tablename__ = "media"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    content_type: Mapped[str] = mapped_column(String(20))
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    size_bytes: Mapped[int] = mapped_column(Integer)
-    original_key: Mapped[str] = mapped_column(String(100), unique=True)
-    thumb_key: Mapped[str] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class Post(db.Model):
@@ -93,7 +77,7 @@ class Post(db.Model):
     poll_hide_results: Mapped[bool] = mapped_column(Boolean, server_default="false")
     publish_at: Mapped[datetime | None]
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
-    # A coupon for voting in this poll (see app/feed/rewards.py).
+    # A coupon for voting in this poll (see app/feed/posts/rewards.py).
     reward_campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("coupon_campaigns.id", ondelete="SET NULL")
     )
@@ -161,89 +145,6 @@ class Like(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class Follow(db.Model):
-    __tablename__ = "follows"
-
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    merchant_id: Mapped[int] = mapped_column(
-        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-
-class MerchantFollowerCount(db.Model):
-    """Follower counts kept beside merchants (accounts owns that table)."""
-
-    __tablename__ = "merchant_follower_counts"
-    __table_args__ = (CheckConstraint("followers >= 0", name="followers"),)
-
-    merchant_id: Mapped[int] = mapped_column(
-        ForeignKey("merchants.id", ondelete="CASCADE"), primary_key=True
-    )
-    followers: Mapped[int] = mapped_column(Integer, server_default="0")
-
-
-SHOW_STATES = ("pending", "approved", "rejected")
-
-
-class BuyerShow(db.Model):
-    """A shopper's photos of what they bought; `verified` when tied to their picked-up
-    reservation. Only approved shows are public; the author sees their own in any state."""
-
-    __tablename__ = "buyer_shows"
-    __table_args__ = (
-        CheckConstraint(f"state IN {SHOW_STATES!r}", name="state"),
-        CheckConstraint("rating BETWEEN 1 AND 5", name="rating"),
-        CheckConstraint("state <> 'rejected' OR reject_reason IS NOT NULL", name="reject_reason"),
-        CheckConstraint("report_count >= 0", name="report_count"),
-        # One show per reservation: a purchase verifies one show, not a stream of them.
-        Index(
-            "uq_buyer_shows_reservation_id",
-            "reservation_id",
-            unique=True,
-            postgresql_where=text("reservation_id IS NOT NULL"),
-        ),
-        Index("ix_buyer_shows_merchant_id_state_id", "merchant_id", "state", "id"),
-        Index("ix_buyer_shows_sku_ids", "sku_ids", postgresql_using="gin"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
-    reservation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("reservations.id", ondelete="SET NULL")
-    )
-    sku_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
-    body: Mapped[str] = mapped_column(String(2000))
-    image_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
-    rating: Mapped[int | None] = mapped_column(SmallInteger)
-    verified: Mapped[bool] = mapped_column(Boolean, server_default="false")
-    state: Mapped[str] = mapped_column(String(10), server_default="pending")
-    reject_reason: Mapped[str | None] = mapped_column(String(500))
-    moderated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    moderated_at: Mapped[datetime | None]
-    report_count: Mapped[int] = mapped_column(Integer, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
-
-
-class BuyerShowReport(db.Model):
-    """One abuse report per reader and show; `buyer_shows.report_count` counts them."""
-
-    __tablename__ = "buyer_show_reports"
-
-    show_id: Mapped[int] = mapped_column(
-        ForeignKey("buyer_shows.id", ondelete="CASCADE"), primary_key=True
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

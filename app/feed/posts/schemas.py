@@ -1,12 +1,12 @@
-"""Request and response shapes of posts, media, likes, polls, follows and the feed."""
+"""Request and response shapes of posts (merchant admin and readers) and feed rewards."""
 
 from datetime import UTC
 
 import marshmallow as ma
 from marshmallow import validate
 
-from app.feed.models import POST_KINDS
-from app.geo import lat_field, lng_field, radius_field
+from app.feed.media.schemas import MediaSchema
+from app.feed.posts.models import POST_KINDS
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
@@ -19,25 +19,6 @@ def _when(**kwargs) -> ma.fields.AwareDateTime:
     return ma.fields.AwareDateTime(
         default_timezone=UTC, metadata={"example": "2026-12-01T09:00:00Z"}, **kwargs
     )
-
-
-# --- media ----------------------------------------------------------------------------------
-
-
-class UploadSchema(ma.Schema):
-    file = ma.fields.Raw(
-        required=True,
-        metadata={"type": "string", "format": "binary", "description": "JPEG, PNG or WebP"},
-    )
-
-
-class MediaSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 41})
-    url = ma.fields.String(metadata={"example": "/v1/media/files/3f/3fa2….jpg"})
-    thumb_url = ma.fields.String(metadata={"example": "/v1/media/files/3f/3fa2…-thumb.webp"})
-    content_type = ma.fields.String(metadata={"example": "image/jpeg"})
-    width = ma.fields.Integer(metadata={"example": 1600})
-    height = ma.fields.Integer(metadata={"example": 1200})
 
 
 # --- posts (admin) --------------------------------------------------------------------------
@@ -201,89 +182,8 @@ class AdminPostSchema(PostSchema):
     updated_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
-# --- buyer shows, and the feed that mixes them with posts -----------------------------------
-
-
-class ShowAuthorSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 7})
-    display_name = ma.fields.String(metadata={"example": "Mei"})
-
-
-class ShowSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 55})
-    author = ma.fields.Nested(ShowAuthorSchema)
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
-    sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
-    body = ma.fields.String(metadata={"example": "Smells like spring."})
-    images = ma.fields.List(ma.fields.Nested(MediaSchema))
-    rating = ma.fields.Integer(allow_none=True, metadata={"example": 5})
-    verified = ma.fields.Boolean(metadata={"example": True})
-    state = ma.fields.String(metadata={"example": "approved"})
-    reject_reason = ma.fields.String(allow_none=True, metadata={"example": None})
-    created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
-
-
-class FeedItemSchema(PostSchema):
-    type = ma.fields.String(metadata={"example": "post", "description": "post or buyer_show"})
-    buyer_show = ma.fields.Nested(ShowSchema, metadata={"description": "On buyer_show items"})
-
-
 PostPageSchema = page_schema(PostSchema, "PostPageSchema")
-FeedPageSchema = page_schema(FeedItemSchema, "FeedPageSchema")
 AdminPostPageSchema = page_schema(AdminPostSchema, "AdminPostPageSchema")
-
-
-class FeedArgsSchema(PageArgsSchema):
-    lat = lat_field(load_default=None)
-    lng = lng_field(load_default=None)
-    radius = radius_field(5000)
-    sort = ma.fields.String(
-        load_default="latest",
-        validate=validate.OneOf(("latest", "hot")),
-        metadata={"example": "hot"},
-    )
-
-    @ma.validates_schema
-    def _both_or_neither(self, data, **kwargs):
-        if (data.get("lat") is None) != (data.get("lng") is None):
-            raise ma.ValidationError("Give lat and lng together.", "lat")
-
-
-# --- reactions ------------------------------------------------------------------------------
-
-
-class LikeSchema(ma.Schema):
-    post_id = ma.fields.Integer(metadata={"example": 101})
-    liked = ma.fields.Boolean(metadata={"example": True})
-    like_count = ma.fields.Integer(metadata={"example": 13})
-
-
-class VoteSchema(ma.Schema):
-    option_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID),
-        required=True,
-        validate=validate.Length(1, 10),
-        metadata={"example": [5]},
-    )
-
-
-class FollowSchema(ma.Schema):
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
-    following = ma.fields.Boolean(metadata={"example": True})
-    follower_count = ma.fields.Integer(metadata={"example": 1200})
-    reward = ma.fields.Nested(
-        RewardSchema, allow_none=True, metadata={"description": "Only when this call followed"}
-    )
-
-
-class FollowedMerchantSchema(ma.Schema):
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
-    follower_count = ma.fields.Integer(metadata={"example": 1200})
-    followed_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00Z"})
-
-
-FollowPageSchema = page_schema(FollowedMerchantSchema, "FollowPageSchema")
 
 
 class FeedRewardSchema(ma.Schema):

@@ -3,9 +3,30 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.feed.models import SHOW_STATES
-from app.feed.schemas import ID, RewardSchema, ShowSchema
+from app.feed.media.schemas import MediaSchema
+from app.feed.posts.schemas import ID, RewardSchema
+from app.feed.shows.models import SHOW_STATES
+from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
+
+
+class ShowAuthorSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 7})
+    display_name = ma.fields.String(metadata={"example": "Mei"})
+
+
+class ShowSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 55})
+    author = ma.fields.Nested(ShowAuthorSchema)
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
+    body = ma.fields.String(metadata={"example": "Smells like spring."})
+    images = ma.fields.List(ma.fields.Nested(MediaSchema))
+    rating = ma.fields.Integer(allow_none=True, metadata={"example": 5})
+    verified = ma.fields.Boolean(metadata={"example": True})
+    state = ma.fields.String(metadata={"example": "approved"})
+    reject_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
 class ShowCreateSchema(ma.Schema):

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import ApiError, Invalid
-from app.feed.models import Media
+from app.feed.media.models import Media
 
 # Pillow refuses to open anything larger (DecompressionBombError past twice this, a warning
 # past it that we turn into an error): the pixel count is read from the header, before decoding.

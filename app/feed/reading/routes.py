@@ -1,24 +1,18 @@
-"""Shopper side of the feed: reading posts, likes, votes, follows; and image uploads."""
+"""Shopper side of the feed: reading posts, likes, votes, follows."""
 
-import hashlib
-
-from flask import send_file
 from flask.views import MethodView
 
-from app import idempotency
 from app.accounts.permissions import current_user_id, login_required, optional_login
 from app.blueprint import Blueprint
-from app.content_types import accepts, limit_body
-from app.errors import NotFound
 from app.extensions import db
-from app.feed import media, reactions, reading, schemas
+from app.feed.posts.schemas import PostPageSchema, PostSchema
+from app.feed.reading import reactions, schemas
+from app.feed.reading import service as reading
 from app.pagination import PageArgsSchema
 
 feed_blp = Blueprint(
     "feed", __name__, url_prefix="/v1", description="Posts, likes, polls and follows"
 )
-media_blp = Blueprint("media", __name__, url_prefix="/v1", description="Image uploads")
-ONE_YEAR = 365 * 24 * 3600
 
 
 @feed_blp.route("/feed")
@@ -38,7 +32,7 @@ class Feed(MethodView):
 class MerchantPosts(MethodView):
     @optional_login
     @feed_blp.arguments(PageArgsSchema, location="query")
-    @feed_blp.response(200, schemas.PostPageSchema)
+    @feed_blp.response(200, PostPageSchema)
     def get(self, args, merchant_id):
         """A merchant's page: its published posts, newest first."""
         items, next_cursor = reading.merchant_posts(
@@ -50,7 +44,7 @@ class MerchantPosts(MethodView):
 @feed_blp.route("/posts/<int:post_id>")
 class PostDetail(MethodView):
     @optional_login
-    @feed_blp.response(200, schemas.PostSchema)
+    @feed_blp.response(200, PostSchema)
     def get(self, post_id):
         """One published post (drafts, scheduled and hidden posts are 404)."""
         return reading.post_view(session=db.session, post_id=post_id, viewer_id=current_user_id())
@@ -81,7 +75,7 @@ class PostLike(MethodView):
 class PollVotes(MethodView):
     @login_required
     @feed_blp.arguments(schemas.VoteSchema)
-    @feed_blp.response(201, schemas.PostSchema)
+    @feed_blp.response(201, PostSchema)
     @feed_blp.alt_response(409, description="Already voted (votes are final) or poll closed")
     def post(self, data, post_id):
         """Vote in a poll, once; the answer is the post with its results."""
@@ -134,52 +128,3 @@ class MyFollows(MethodView):
             session=db.session, user_id=current_user_id(), **args
         )
         return {"items": items, "next_cursor": next_cursor}
-
-
-@media_blp.route("/media")
-class MediaUpload(MethodView):
-    @accepts("multipart/form-data")
-    @login_required
-    @limit_body("MEDIA_MAX_BYTES")
-    @media_blp.arguments(schemas.UploadSchema, location="files")
-    @media_blp.arguments(idempotency.IdempotencyHeaderSchema, location="headers")
-    @media_blp.response(201, schemas.MediaSchema)
-    @media_blp.alt_response(413, description="Larger than 10 MB")
-    @media_blp.alt_response(
-        422, description="Not a JPEG, PNG or WebP image, corrupt, or too many pixels"
-    )
-    def post(self, files, headers):
-        """Upload an image: verified, stripped of EXIF (GPS too), re-encoded, thumbnailed."""
-        data = files["file"].read()
-        outcome = idempotency.run_once(
-            session=db.session,
-            user_id=current_user_id(),
-            scope="feed.media",
-            key=headers["idempotency_key"],
-            payload={"sha256": hashlib.sha256(data).hexdigest()},
-            work=lambda: (201, _upload(data)),
-        )
-        db.session.commit()
-        return outcome.body, outcome.status
-
-
-def _upload(data: bytes) -> dict:
-    item = media.upload_image(session=db.session, user_id=current_user_id(), data=data)
-    return media.describe_media(item)
-
-
-@media_blp.route("/media/files/<path:key>")
-class MediaFile(MethodView):
-    @media_blp.doc(responses={"200": {"description": "The image", "content": {"image/*": {}}}})
-    def get(self, key):
-        """An uploaded image; names never change, so caches keep it for a year."""
-        path = media.storage().path(key)
-        if path is None or not path.is_file():
-            raise NotFound("Image not found.", type="media.not_found")
-        response = send_file(
-            path, mimetype=media.mimetype(key), max_age=ONE_YEAR, conditional=True, etag=True
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.cache_control.public = True
-        response.cache_control.immutable = True
-        return response

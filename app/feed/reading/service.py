@@ -35,10 +35,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.models import Merchant
 from app.errors import NotFound
-from app.feed import buyer_shows
-from app.feed.models import BuyerShow, Follow, Post
-from app.feed.service import get_live_post, live_condition, now
-from app.feed.views import describe_posts
+from app.feed.posts.models import Post
+from app.feed.posts.presentation import describe_posts
+from app.feed.posts.service import get_live_post, live_condition, now
+from app.feed.reading.models import Follow
+from app.feed.shows import service as buyer_shows
+from app.feed.shows.models import BuyerShow
 from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor
 from app.stores.models import Store

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from app.accounts import service as accounts_service
 from app.accounts.models import Merchant
 from app.errors import Conflict, Invalid
-from app.feed import rewards
-from app.feed.models import Follow, Like, MerchantFollowerCount, PollOption, PollVote, Post
-from app.feed.service import get_live_post, now
-from app.feed.views import describe_posts
+from app.feed.posts import rewards
+from app.feed.posts.models import Like, PollOption, PollVote, Post
+from app.feed.posts.presentation import describe_posts
+from app.feed.posts.service import get_live_post, now
+from app.feed.reading.models import Follow, MerchantFollowerCount
 from app.pagination import decode_cursor, encode_cursor
 
 

@@ -6,8 +6,8 @@ from app import idempotency
 from app.accounts.permissions import staff_required
 from app.blueprint import Blueprint
 from app.extensions import db
-from app.feed import rewards, schemas, views
-from app.feed import service as feed_service
+from app.feed.posts import presentation, rewards, schemas
+from app.feed.posts import service as feed_service
 
 admin_posts_blp = Blueprint(
     "admin: posts", __name__, url_prefix="/v1/admin", description="Posts of the merchant"
@@ -23,7 +23,9 @@ def _create(data: dict, staff):
 
 
 def _admin_view(post) -> dict:
-    return views.describe_posts(session=db.session, posts=[post], viewer_id=None, admin=True)[0]
+    return presentation.describe_posts(
+        session=db.session, posts=[post], viewer_id=None, admin=True
+    )[0]
 
 
 @admin_posts_blp.route("/posts")
@@ -36,7 +38,9 @@ class AdminPosts(MethodView):
         posts, next_cursor = feed_service.list_posts(
             session=db.session, merchant_id=staff.merchant_id, **args
         )
-        items = views.describe_posts(session=db.session, posts=posts, viewer_id=None, admin=True)
+        items = presentation.describe_posts(
+            session=db.session, posts=posts, viewer_id=None, admin=True
+        )
         return {"items": items, "next_cursor": next_cursor}
 
     @staff_required(*EDITORS)

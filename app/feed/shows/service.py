@@ -15,11 +15,11 @@ from app.accounts import service as accounts_service
 from app.accounts.models import User
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
-from app.feed import media as media_service
-from app.feed import rewards
-from app.feed.models import BuyerShow, BuyerShowReport
-from app.feed.reactions import insert_once
-from app.feed.service import check_skus, now
+from app.feed.media import service as media_service
+from app.feed.posts import rewards
+from app.feed.posts.service import check_skus, now
+from app.feed.reading.reactions import insert_once
+from app.feed.shows.models import BuyerShow, BuyerShowReport
 from app.pagination import page_by_id
 from app.pickup import service as pickup_service
 from app.pickup.models import Reservation

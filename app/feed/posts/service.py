@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, selectinload
 from app.accounts import service as accounts_service
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
-from app.feed import media as media_service
-from app.feed import rewards
-from app.feed.models import PollOption, Post
+from app.feed.media import service as media_service
+from app.feed.posts import rewards
+from app.feed.posts.models import PollOption, Post
 from app.pagination import page_by_id
 from app.stores.models import Store
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Merchant
 from app.catalog import service as catalog_service
 from app.catalog.models import Product, Sku
-from app.feed import media as media_service
-from app.feed.models import Like, PollVote, Post
-from app.feed.service import now
+from app.feed.media import service as media_service
+from app.feed.posts.models import Like, PollVote, Post
+from app.feed.posts.service import now
 from app.inventory import availability
 from app.stores.models import Store
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.coupons import claims
 from app.coupons.models import CouponCampaign
 from app.errors import ApiError, Invalid, NotFound
-from app.feed.models import REWARD_TRIGGERS, FeedReward
+from app.feed.posts.models import REWARD_TRIGGERS, FeedReward
 
 
 def _check_trigger(trigger: str) -> None:
