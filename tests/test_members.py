@@ -294,3 +294,24 @@ def test_service_card_on_a_till_receipt_and_its_uses(
     clock.at = T0 + timedelta(days=366)
     expired = client.get("/v1/wallet/service-cards?state=expired", headers=shopper.headers)
     assert [c["id"] for c in expired.get_json()["items"]] == [card_id]
+
+
+def test_a_member_picking_up_earns_in_the_pickups_transaction(
+    client, session, owner, shopper, merchant
+):
+    shop = fi.store(session, merchant)
+    sku = fi.skus(session, merchant, price_cents=25000)[0]
+    fi.stock(session, shop, sku, on_hand=5)
+    session.commit()
+    program(client, owner, currency="TWD", pending_days=0)
+    member = join(client, shopper, merchant.id)
+    made = client.post(
+        "/v1/reservations",
+        json={"store_id": shop.id, "items": [{"sku_id": sku.id, "qty": 2}]},
+        headers=shopper.headers,
+    ).get_json()
+    base = f"/v1/admin/stores/{shop.id}/reservations/{made['id']}"
+    assert client.post(f"{base}/ready", headers=owner.headers).status_code == 200
+    done = client.post(f"{base}/pickup", json={"code": made["pickup_code"]}, headers=owner.headers)
+    assert done.status_code == 200, done.get_json()
+    assert points(client, shopper, member["id"]) == {"available": 500, "pending": 0}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import now
 from app.errors import Invalid
-from app.feed import rewards
+from app.feed.posts import rewards
 from app.members import codes, ledger, service_cards, tiers, till
 from app.members.models import Member, MembershipProgram, MembershipTier
 from app.pagination import decode_cursor, encode_cursor

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from app.feed import rewards
+from app.feed.posts import rewards
 from app.members.models import Member, MemberReceipt, MembershipTier, MemberTierGrant
 
 WINDOW = timedelta(days=365)
