@@ -66,6 +66,8 @@ def register_blueprints(app: Flask) -> None:
     from app.feed.reading.routes import feed_blp
     from app.feed.shows.routes import admin_shows_blp, shows_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
+    from app.members.card_routes import admin_cards_blp, cards_blp
+    from app.members.routes import admin_members_blp, members_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
     from app.web import routes as web
@@ -81,6 +83,8 @@ def register_blueprints(app: Flask) -> None:
     for blp in (coupons_blp, admin_coupons_blp):
         api.register_blueprint(blp)
     for blp in (feed_blp, admin_posts_blp, media_blp, shows_blp, admin_shows_blp):
+        api.register_blueprint(blp)
+    for blp in (members_blp, admin_members_blp, cards_blp, admin_cards_blp):
         api.register_blueprint(blp)
 
 

@@ -34,7 +34,8 @@ def create_merchant(name: str, owner_email: str) -> None:
 @with_appcontext
 def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     """Expire overdue pickup holds and give their units back; safe to run several at once."""
-    from app import idempotency
+    from app import clock, idempotency
+    from app.members import sweeper as members_sweeper
     from app.pickup import expiry
 
     while True:
@@ -46,6 +47,9 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
         purged = idempotency.purge_older_than(session=db.session, hours=hours)
         db.session.commit()
         click.echo(f"expired {expired} reservations; forgot {purged} idempotency keys")
+        points = members_sweeper.sweep(session=db.session, at=clock.now())
+        db.session.commit()
+        click.echo(f"member points: {points}")
         if not loop:
             return
         time.sleep(interval)

@@ -20,6 +20,7 @@ from app.coupons.models import (
     CouponUserClaims,
     claimable_now,
     geofence_reach,
+    in_store_scope,
     sql_now,
     store_day,
 )
@@ -254,3 +255,24 @@ def get_wallet_coupon(*, session: Session, user_id: int, coupon_id: int) -> Coup
     if coupon is None:
         raise NotFound("Coupon not found.", type="coupons.not_found")
     return coupon
+
+
+def usable_at_store(*, session: Session, user_id: int, merchant_id: int, store_id: int):
+    """The user's coupons of this merchant that could be redeemed at this store right now."""
+    now = sql_now()
+    return list(
+        session.scalars(
+            select(Coupon)
+            .join(CouponCampaign)
+            .where(
+                Coupon.user_id == user_id,
+                Coupon.merchant_id == merchant_id,
+                Coupon.state == "unused",
+                Coupon.expires_at > now,
+                func.coalesce(Coupon.valid_from, now) <= now,
+                in_store_scope(store_id),
+            )
+            .order_by(Coupon.expires_at)
+            .limit(50)
+        )
+    )

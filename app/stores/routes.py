@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from flask import current_app, make_response, request
+from flask import make_response, request
 from flask.views import MethodView
 
 from app import cache, idempotency, rate_limits
@@ -13,6 +13,7 @@ from app.accounts.permissions import (
     staff_required,
 )
 from app.blueprint import Blueprint, prebuilt_json
+from app.clock import now
 from app.content_types import accepts
 from app.errors import Forbidden, Invalid
 from app.extensions import db
@@ -31,12 +32,6 @@ admin_stores_blp.ARGUMENTS_PARSER = StoreImportParser()  # JSON as usual, plus t
 EDITORS = ("owner", "operator")
 STORE = schemas.StoreSchema()
 HOURS_EDITORS = ("owner", "operator", "store_manager")
-
-
-def now() -> dt.datetime:
-    """The current moment; tests set app.config["CLOCK"] to a function to fix it (no sleeping)."""
-    clock = current_app.config.get("CLOCK")
-    return clock() if clock else dt.datetime.now(dt.UTC)
 
 
 @stores_blp.route("/stores/nearby")
