@@ -61,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     from app.feed.shows.routes import admin_shows_blp, shows_blp
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
+    from app.segments.routes import admin_segments_blp
     from app.stores.routes import admin_stores_blp, stores_blp
 
     app.register_blueprint(health.bp)
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (feed_blp, admin_posts_blp, media_blp, shows_blp, admin_shows_blp):
         api.register_blueprint(blp)
+    api.register_blueprint(admin_segments_blp)
 
 
 def register_commands(app: Flask) -> None:

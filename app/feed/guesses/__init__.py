@@ -1,0 +1,1 @@
+"""Guess the price: a post kind whose closest guesses win a coupon."""
