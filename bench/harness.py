@@ -75,6 +75,8 @@ def server_env(url: str) -> dict:
         "LOGIN_RATE_LIMIT": "100000/minute",
         "RESERVATION_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_RATE_LIMIT": "100000/minute",
+        "SHAKE_RATE_LIMIT": "100000/minute",
+        "SHAKE_IP_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_IP_RATE_LIMIT": "100000/minute",
         "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
         "PICKUP_MAX_UNITS_PER_SKU": "1000000",
