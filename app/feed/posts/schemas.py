@@ -63,6 +63,11 @@ class PostUpdateSchema(ma.Schema):
         validate=validate.Length(max=20),
         metadata={"example": ["Taipei"]},
     )
+    segment_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        validate=validate.Length(max=10),
+        metadata={"example": [3], "description": "Only shoppers in one of these segments"},
+    )
     poll = ma.fields.Nested(PollInputSchema)
     reward_campaign_id = ma.fields.Integer(
         allow_none=True,
@@ -178,6 +183,7 @@ class AdminPostSchema(PostSchema):
     publish_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     hidden_reason = ma.fields.String(allow_none=True, metadata={"example": "Outdated"})
     reward_campaign_id = ma.fields.Integer(allow_none=True, metadata={"example": 9})
+    segment_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [3]})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
     updated_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
