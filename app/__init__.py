@@ -63,8 +63,10 @@ def register_blueprints(app: Flask) -> None:
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.segments.routes import admin_segments_blp
     from app.stores.routes import admin_stores_blp, stores_blp
+    from app.web import routes as web
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
     for blp in (auth_blp, admin_blp, stores_blp, admin_stores_blp):
         api.register_blueprint(blp)
     for blp in (catalog_blp, admin_catalog_blp, stock_blp, admin_stock_blp):

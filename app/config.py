@@ -4,6 +4,7 @@ import os
 import secrets
 import warnings
 from datetime import timedelta
+from pathlib import Path
 
 from app.replicas import bind_keys
 
@@ -83,6 +84,11 @@ class Config:
         # Image uploads (POST /v1/media) raise the body limit for that view only.
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 10 * 1024 * 1024)
         self.MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "var/media")
+        # The web pages: an optional map tile URL ({z}/{x}/{y}), and where npm put their libraries.
+        self.WEB_TILE_URL = os.environ.get("WEB_TILE_URL", "")
+        self.WEB_NODE_MODULES = os.environ.get(
+            "WEB_NODE_MODULES", str(Path(__file__).resolve().parent.parent / "var/web/node_modules")
+        )
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
         self.ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.pagination import page_schema
+from app.pagination import PageArgsSchema, page_schema
 
 ID = validate.Range(1, 2**62)  # every bigint id taken from a client
 CODE = ma.fields.String(
@@ -118,3 +118,17 @@ class PublicProductSchema(ma.Schema):
     description = ma.fields.String(allow_none=True, metadata={"example": "High-mountain oolong."})
     image_urls = ma.fields.List(ma.fields.String(), metadata={"example": []})
     skus = ma.fields.List(ma.fields.Nested(SkuSchema))
+
+
+class ProductSearchArgsSchema(PageArgsSchema):
+    q = ma.fields.String(
+        required=True,
+        validate=validate.Length(1, 100),
+        metadata={"example": "oolong", "description": "Part of the title, any case"},
+    )
+    merchant_id = ma.fields.Integer(
+        load_default=None, validate=validate.Range(min=1), metadata={"example": 3}
+    )
+
+
+PublicProductPageSchema = page_schema(PublicProductSchema, "PublicProductPage")

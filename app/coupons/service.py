@@ -9,8 +9,8 @@ from app.catalog.models import Sku
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
-    CouponUserClaims,
     claimable_now,
+    claims_held,
     geofence_reach,
     in_store_scope,
     sql_now,
@@ -252,14 +252,6 @@ def _per_store(session: Session, campaign_id: int) -> list[dict]:
 # --- shopper side ------------------------------------------------------------------------------
 
 
-def _my_claims(session: Session, campaign_id, user_id: int):
-    return (
-        select(CouponUserClaims.claimed)
-        .where(CouponUserClaims.campaign_id == campaign_id, CouponUserClaims.user_id == user_id)
-        .scalar_subquery()
-    )
-
-
 def get_public_campaign(*, session: Session, campaign_id: int) -> CouponCampaign:
     """A campaign as every shopper sees it."""
     campaign = session.get(CouponCampaign, campaign_id)
@@ -270,7 +262,7 @@ def get_public_campaign(*, session: Session, campaign_id: int) -> CouponCampaign
 
 def my_claims(*, session: Session, campaign_id: int, user_id: int) -> int:
     """How many coupons of the campaign the shopper holds."""
-    return session.scalar(select(_my_claims(session, campaign_id, user_id))) or 0
+    return session.scalar(select(claims_held(campaign_id, user_id))) or 0
 
 
 def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, user_id):
@@ -294,7 +286,7 @@ def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, us
         segments_service.targets_viewer(c.segment_ids, user_id, here),
     ]
     if user_id is not None:
-        conditions.append(func.coalesce(_my_claims(session, c.id, user_id), 0) < c.per_user_limit)
+        conditions.append(func.coalesce(claims_held(c.id, user_id), 0) < c.per_user_limit)
     return (
         select(c.id.label("campaign_id"), near.c.id.label("store_id"), near.c.name, distance)
         .join_from(near, c, c.merchant_id == near.c.merchant_id)

@@ -145,3 +145,18 @@ class QuoteResultSchema(ma.Schema):
     stores = ma.fields.List(ma.fields.Nested(QuoteStoreSchema))
     partial = ma.fields.List(ma.fields.Nested(PartialStoreSchema))
     coupon = ma.fields.Nested(CouponQuoteSchema, metadata={"description": "With coupon_id only"})
+
+
+class ShelfItemSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    product_id = ma.fields.Integer(metadata={"example": 77})
+    product_title = ma.fields.String(metadata={"example": "Oolong tea"})
+    code = ma.fields.String(metadata={"example": "TEA-OOLONG-100G"})
+    title = ma.fields.String(allow_none=True, metadata={"example": "100 g tin"})
+    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    currency = ma.fields.String(metadata={"example": "TWD"})
+    available = ma.fields.Integer(metadata={"example": 4})
+    reservable = ma.fields.Boolean(metadata={"example": True})
+
+
+ShelfPageSchema = page_schema(ShelfItemSchema, "ShelfPage")

@@ -6,13 +6,18 @@ from flask import current_app, make_response, request
 from flask.views import MethodView
 
 from app import cache, idempotency
-from app.accounts.permissions import StaffContext, staff_required
+from app.accounts.permissions import (
+    StaffContext,
+    current_user_id,
+    optional_login,
+    staff_required,
+)
 from app.blueprint import Blueprint, prebuilt_json
 from app.content_types import accepts
 from app.errors import Forbidden, Invalid
 from app.extensions import db
 from app.pagination import decode_cursor, encode_cursor
-from app.stores import schemas, search
+from app.stores import cards, schemas, search
 from app.stores import service as stores_service
 from app.stores.csv_import import CSV, StoreImportParser
 
@@ -44,6 +49,24 @@ class NearbyStores(MethodView):
         return prebuilt_json(
             search.stores_near(session=db.session, filters=filters, now=now(), **args)
         )
+
+
+@stores_blp.route("/stores/cards")
+class StoreCards(MethodView):
+    @optional_login
+    @stores_blp.arguments(schemas.CardsArgsSchema, location="query")
+    @stores_blp.response(200, schemas.StoreCardsPageSchema)
+    def get(self, args):
+        """Map pins in one call: distance, open now, pickup, a SKU's stock, coupons, latest post."""
+        extra = {"sku_id": args.pop("sku_id"), "user_id": current_user_id(), "now": now()}
+        if args["bbox"] is not None:
+            body = cards.cards_in_bbox(
+                session=db.session, bbox=args["bbox"], limit=args["limit"], **extra
+            )
+        else:
+            del args["bbox"]
+            body = cards.cards_near(session=db.session, **args, **extra)
+        return prebuilt_json(body)
 
 
 @stores_blp.route("/stores/map")
