@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.coupons.models import CouponUserClaims
+from app.feed.posts.models import Like
 from app.segments.rules import MAX_DEPTH, MAX_NODES
 from tests import factories
 from tests import factories_coupons as coupon_factory
@@ -224,3 +225,47 @@ def test_combined_with_and_or_not(client, session, merchant, owner):
     assert _size(client, owner, fans_without_show.id) == 1
     assert _size(client, owner, either.id) == 3
     assert _size(client, owner, neither.id) == _size_all(session) - 3
+
+
+def test_campaign_and_post_stats_split_by_segment(client, session, merchant, owner):
+    fan, fan_redeemer, stranger = _users(session, 3)
+    for u in (fan, fan_redeemer):
+        seg.follow(session, user_id=u.id, merchant=merchant)
+    fans = seg.segment(session, merchant=merchant, rule={"type": "follows"}, name="Fans")
+    others = seg.segment(
+        session, merchant=merchant, rule={"type": "not", "rule": {"type": "follows"}}, name="Rest"
+    )
+    campaign = coupon_factory.campaign(session, merchant=merchant, claimed_qty=3)
+    for u, used in ((fan, False), (fan_redeemer, True), (stranger, False)):
+        seg.coupon(session, user_id=u.id, campaign=campaign, used=used)
+        session.add(CouponUserClaims(campaign_id=campaign.id, user_id=u.id, claimed=1))
+    post = feed_factory.post(session, merchant=merchant)
+    for u in (fan, stranger):
+        session.add(Like(post_id=post.id, user_id=u.id))
+    post.like_count = 2
+    session.commit()
+    stats = client.get(
+        f"/v1/admin/coupon-campaigns/{campaign.id}/stats", headers=owner.headers
+    ).get_json()
+    assert stats["by_segment"] == [
+        {
+            "segment_id": fans.id,
+            "name": "Fans",
+            "claimed": 2,
+            "redeemed": 1,
+            "redemption_rate": 0.5,
+        },
+        {
+            "segment_id": others.id,
+            "name": "Rest",
+            "claimed": 1,
+            "redeemed": 0,
+            "redemption_rate": 0.0,
+        },
+    ]
+    stats = client.get(f"/v1/admin/posts/{post.id}/stats", headers=owner.headers).get_json()
+    assert stats["likes"] == 2
+    assert stats["by_segment"] == [
+        {"segment_id": fans.id, "name": "Fans", "likes": 1, "voters": 0},
+        {"segment_id": others.id, "name": "Rest", "likes": 1, "voters": 0},
+    ]

@@ -183,6 +183,16 @@ class StoreStatsSchema(ma.Schema):
     redeemed = ma.fields.Integer(metadata={"example": 22})
 
 
+class SegmentStatsSchema(ma.Schema):
+    """The claims of one segment's shoppers (membership as of now, no position)."""
+
+    segment_id = ma.fields.Integer(metadata={"example": 3})
+    name = ma.fields.String(metadata={"example": "Lapsed fans"})
+    claimed = ma.fields.Integer(metadata={"example": 40})
+    redeemed = ma.fields.Integer(metadata={"example": 12})
+    redemption_rate = ma.fields.Float(metadata={"example": 0.3})
+
+
 class CampaignStatsSchema(ma.Schema):
     campaign_id = ma.fields.Integer(metadata={"example": 41})
     claimed = ma.fields.Integer(metadata={"example": 380})
@@ -196,6 +206,7 @@ class CampaignStatsSchema(ma.Schema):
     budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
     spent_cents = ma.fields.Integer(metadata={"example": 0})
     per_store = ma.fields.List(ma.fields.Nested(StoreStatsSchema))
+    by_segment = ma.fields.List(ma.fields.Nested(SegmentStatsSchema))
 
 
 class NearbyArgsSchema(PageArgsSchema):

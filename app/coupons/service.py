@@ -232,7 +232,25 @@ def campaign_stats(*, session: Session, merchant_id: int, campaign_id: int) -> d
         "budget_cents": campaign.budget_cents,
         "spent_cents": campaign.spent_cents,
         "per_store": _per_store(session, campaign_id),
+        "by_segment": _by_segment(session, merchant_id, campaign_id),
     }
+
+
+def _by_segment(session: Session, merchant_id: int, campaign_id: int) -> list[dict]:
+    """Claimed and redeemed by the shoppers of each of the merchant's segments (as of now)."""
+    held = select(Coupon.user_id, Coupon.state).where(Coupon.campaign_id == campaign_id).subquery()
+    rows = segments_service.split_by_segment(
+        session=session,
+        merchant_id=merchant_id,
+        rows=held,
+        user_column=held.c.user_id,
+        counts={"claimed": func.count(), "redeemed": func.count().filter(held.c.state == "used")},
+    )
+    for row in rows:
+        row["redemption_rate"] = (
+            round(row["redeemed"] / row["claimed"], 4) if row["claimed"] else 0.0
+        )
+    return rows
 
 
 def _per_store(session: Session, campaign_id: int) -> list[dict]:

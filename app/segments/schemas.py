@@ -64,26 +64,3 @@ class SizeSchema(ma.Schema):
     at_point = ma.fields.Boolean(
         metadata={"example": False, "description": "Position rules evaluated at lat/lng"}
     )
-
-
-def segment_ids_field(**kwargs) -> ma.fields.List:
-    """The segments a post or campaign targets (empty: everyone)."""
-    return ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(1, 2**62)),
-        validate=validate.Length(max=10),
-        metadata={"example": [3], "description": "Only shoppers in one of these segments"},
-        **kwargs,
-    )
-
-
-class SegmentCountsSchema(ma.Schema):
-    """One segment's share of a campaign's or post's stats (membership as of now)."""
-
-    segment_id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Lapsed fans"})
-    claimed = ma.fields.Integer(metadata={"example": 40})
-    redeemed = ma.fields.Integer(metadata={"example": 12})
-    redemption_rate = ma.fields.Float(metadata={"example": 0.3})
-    likes = ma.fields.Integer(metadata={"example": 18})
-    voters = ma.fields.Integer(metadata={"example": 9})
-    guesses = ma.fields.Integer(metadata={"example": 9})

@@ -203,3 +203,19 @@ class FeedRewardListSchema(ma.Schema):
 
 class FeedRewardSetSchema(ma.Schema):
     campaign_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 9})
+
+
+class PostSegmentStatsSchema(ma.Schema):
+    """The reactions of one segment's shoppers (membership as of now, no position)."""
+
+    segment_id = ma.fields.Integer(metadata={"example": 3})
+    name = ma.fields.String(metadata={"example": "Lapsed fans"})
+    likes = ma.fields.Integer(metadata={"example": 18})
+    voters = ma.fields.Integer(metadata={"example": 9})
+
+
+class PostStatsSchema(ma.Schema):
+    post_id = ma.fields.Integer(metadata={"example": 5})
+    likes = ma.fields.Integer(metadata={"example": 120})
+    voters = ma.fields.Integer(metadata={"example": 40})
+    by_segment = ma.fields.List(ma.fields.Nested(PostSegmentStatsSchema))
