@@ -9,7 +9,6 @@ from geoalchemy2 import alembic_helpers
 import app.accounts.models  # noqa: F401
 import app.catalog.models  # noqa: F401
 import app.coupons.models  # noqa: F401
-import app.feed.guesses.models  # noqa: F401
 import app.feed.media.models  # noqa: F401
 import app.feed.posts.models  # noqa: F401
 import app.feed.reading.models  # noqa: F401

@@ -1,4 +1,4 @@
-"""segments, targeting, shake weights, price guesses
+"""segments, targeting, shake weights
 
 Revision ID: 0011
 Revises: 0007
@@ -81,8 +81,6 @@ DROP_FUNCTIONS = """
 DROP FUNCTION IF EXISTS segment_rule_matches(jsonb, bigint, bigint, geography);
 DROP FUNCTION IF EXISTS city_at(geography);
 """
-OLD_KINDS = "kind IN ('article', 'video', 'poll', 'product')"
-NEW_KINDS = "kind IN ('article', 'video', 'poll', 'product', 'price_guess')"
 
 
 def upgrade():
@@ -104,56 +102,12 @@ def upgrade():
     op.create_check_constraint('shake_weight', 'coupon_campaigns', 'shake_weight BETWEEN 0 AND 1000')
 
     op.add_column('posts', sa.Column('segment_ids', postgresql.ARRAY(sa.BigInteger()), server_default='{}', nullable=False))
-    op.add_column('posts', sa.Column('guess_sku_id', sa.BigInteger(), nullable=True))
-    op.add_column('posts', sa.Column('guess_closes_at', sa.DateTime(timezone=True), nullable=True))
-    op.add_column('posts', sa.Column('guess_winners', sa.SmallInteger(), nullable=True))
-    op.add_column('posts', sa.Column('guess_answer_cents', sa.Integer(), nullable=True))
-    op.add_column('posts', sa.Column('guess_final_cents', sa.Integer(), nullable=True))
-    op.add_column('posts', sa.Column('guess_settled_at', sa.DateTime(timezone=True), nullable=True))
-    op.create_foreign_key(op.f('fk_posts_guess_sku_id_skus'), 'posts', 'skus', ['guess_sku_id'], ['id'], ondelete='SET NULL')
-    op.drop_constraint(op.f('ck_posts_kind'), 'posts', type_='check')
-    op.alter_column('posts', 'kind', type_=sa.String(length=16), existing_nullable=False)
-    op.create_check_constraint('kind', 'posts', NEW_KINDS)
-    op.create_check_constraint('guess_winners', 'posts', 'guess_winners BETWEEN 1 AND 100')
-    # The closing sweeper's queue: price guesses past closing and not yet settled.
-    op.create_index('ix_posts_guess_due', 'posts', ['guess_closes_at'], unique=False,
-                    postgresql_where=sa.text("kind = 'price_guess' AND guess_settled_at IS NULL"))
-
-    op.create_table('price_guesses',
-    sa.Column('post_id', sa.BigInteger(), nullable=False),
-    sa.Column('user_id', sa.BigInteger(), nullable=False),
-    sa.Column('merchant_id', sa.BigInteger(), nullable=False),
-    sa.Column('price_cents', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('clock_timestamp()'), nullable=False),
-    sa.Column('rank', sa.Integer(), nullable=True),
-    sa.Column('won', sa.Boolean(), server_default='false', nullable=False),
-    sa.Column('reward_coupon_id', sa.BigInteger(), nullable=True),
-    sa.Column('reward_reason', sa.String(length=64), nullable=True),
-    sa.CheckConstraint('price_cents >= 0', name=op.f('ck_price_guesses_price_cents')),
-    sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_price_guesses_post_id_posts'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_price_guesses_user_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_price_guesses_merchant_id_merchants'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['reward_coupon_id'], ['coupons.id'], name=op.f('fk_price_guesses_reward_coupon_id_coupons'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('post_id', 'user_id', name=op.f('pk_price_guesses'))
-    )
-    op.create_index('ix_price_guesses_post_id_rank', 'price_guesses', ['post_id', 'rank'], unique=False)
-    op.create_index(op.f('ix_price_guesses_user_id'), 'price_guesses', ['user_id'], unique=False)
     op.execute(FUNCTIONS)
 
 
 def downgrade():
     op.execute(DROP_FUNCTIONS)
-    op.drop_table('price_guesses')
-    op.drop_index('ix_posts_guess_due', table_name='posts')
-    op.drop_constraint(op.f('ck_posts_guess_winners'), 'posts', type_='check')
-    op.drop_constraint(op.f('ck_posts_kind'), 'posts', type_='check')
-    op.execute("DELETE FROM posts WHERE kind = 'price_guess'")
-    op.alter_column('posts', 'kind', type_=sa.String(length=10), existing_nullable=False)
-    op.create_check_constraint('kind', 'posts', OLD_KINDS)
-    op.drop_constraint(op.f('fk_posts_guess_sku_id_skus'), 'posts', type_='foreignkey')
-    for column in ('guess_settled_at', 'guess_final_cents', 'guess_answer_cents', 'guess_winners',
-                   'guess_closes_at', 'guess_sku_id', 'segment_ids'):
-        op.drop_column('posts', column)
+    op.drop_column('posts', 'segment_ids')
     op.drop_constraint(op.f('ck_coupon_campaigns_shake_weight'), 'coupon_campaigns', type_='check')
     op.drop_column('coupon_campaigns', 'shake_weight')
     op.drop_column('coupon_campaigns', 'segment_ids')

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
-POST_KINDS = ("article", "video", "poll", "product", "price_guess")
+POST_KINDS = ("article", "video", "poll", "product")
 # Stored states; "scheduled" is not stored: it is a published post whose publish_at lies ahead,
 # so it goes live at publish_at without a sweeper.
 POST_STATES = ("draft", "published", "hidden")
@@ -54,18 +54,11 @@ class Post(db.Model):
             postgresql_where=text("state = 'published'"),
         ),
         Index("ix_posts_cities", "cities", postgresql_using="gin"),
-        CheckConstraint("guess_winners BETWEEN 1 AND 100", name="guess_winners"),
-        # The closing sweeper's queue: price guesses not yet settled, by closing time.
-        Index(
-            "ix_posts_guess_due",
-            "guess_closes_at",
-            postgresql_where=text("kind = 'price_guess' AND guess_settled_at IS NULL"),
-        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(10), server_default="draft")
     title: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
@@ -90,14 +83,6 @@ class Post(db.Model):
     reward_campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("coupon_campaigns.id", ondelete="SET NULL")
     )
-    # A price guess (app/feed/guesses): the SKU, when guessing closes, how many win, and the
-    # answer: the merchant's hidden price, else the SKU's price when it closes (`final`).
-    guess_sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id", ondelete="SET NULL"))
-    guess_closes_at: Mapped[datetime | None]
-    guess_winners: Mapped[int | None] = mapped_column(SmallInteger)
-    guess_answer_cents: Mapped[int | None] = mapped_column(Integer)
-    guess_final_cents: Mapped[int | None] = mapped_column(Integer)
-    guess_settled_at: Mapped[datetime | None]
     like_count: Mapped[int] = mapped_column(Integer, server_default="0")
     voter_count: Mapped[int] = mapped_column(Integer, server_default="0")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

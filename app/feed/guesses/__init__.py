@@ -1,1 +1,0 @@
-"""Guess the price: a post kind whose closest guesses win a coupon."""
