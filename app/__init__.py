@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from app.members.card_routes import admin_cards_blp, cards_blp
     from app.members.routes import admin_members_blp, members_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
+    from app.segments.routes import admin_segments_blp
     from app.stores.routes import admin_stores_blp, stores_blp
     from app.web import routes as web
 
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (members_blp, admin_members_blp, cards_blp, admin_cards_blp):
         api.register_blueprint(blp)
+    api.register_blueprint(admin_segments_blp)
 
 
 def register_commands(app: Flask) -> None:

@@ -98,6 +98,8 @@ class Config:
         self.COUPON_CLAIM_IP_RATE_LIMIT = os.environ.get("COUPON_CLAIM_IP_RATE_LIMIT", "120/minute")
         self.MEMBER_CODE_SECONDS = _int("MEMBER_CODE_SECONDS", 60)
         self.MEMBER_RESOLVE_RATE_LIMIT = os.environ.get("MEMBER_RESOLVE_RATE_LIMIT", "60/minute")
+        self.SHAKE_RATE_LIMIT = os.environ.get("SHAKE_RATE_LIMIT", "1 per 5 seconds;100 per day")
+        self.SHAKE_IP_RATE_LIMIT = os.environ.get("SHAKE_IP_RATE_LIMIT", "120/minute")
         self.IDEMPOTENCY_KEY_HOURS = _int("IDEMPOTENCY_KEY_HOURS", 24)
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.ACCESS_LOG = os.environ.get("ACCESS_LOG", "1") != "0"

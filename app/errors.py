@@ -1,7 +1,9 @@
 """problem+json (RFC 9457) errors: the one place exceptions become HTTP responses."""
 
 import logging
+import time
 import traceback
+from datetime import UTC, datetime, timedelta
 
 import marshmallow as ma
 import psycopg2
@@ -122,8 +124,13 @@ class ProblemApi(Api):
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         headers = dict(data.get("headers") or {})
+        extra = {}
         if error.code == 429:
-            headers.setdefault("Retry-After", str(_retry_after(error)))
+            wait = _retry_after(error)
+            headers.setdefault("Retry-After", str(wait))
+            extra["try_again_at"] = (
+                datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=wait)
+            ).isoformat()
         messages = data.get("errors") or data.get("messages")
         if messages:
             errors = field_errors(messages)
@@ -137,11 +144,17 @@ class ProblemApi(Api):
             )
         detail = data.get("message") or error.description
         return problem(
-            error.code, error.name, type=_type(error.code), detail=detail, headers=headers
+            error.code, error.name, type=_type(error.code), detail=detail, headers=headers, **extra
         )
 
 
 def _retry_after(error) -> int:
+    """Seconds until the breached window resets (the limiter knows when), else its length."""
+    from app.extensions import limiter  # extensions imports this module
+
+    current = limiter.current_limit
+    if current is not None and current.breached:
+        return max(1, int(current.reset_at - time.time()) + 1)
     limit = getattr(error, "limit", None)
     try:
         return max(1, int(limit.limit.get_expiry()))

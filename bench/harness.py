@@ -75,6 +75,8 @@ def server_env(url: str) -> dict:
         "LOGIN_RATE_LIMIT": "100000/minute",
         "RESERVATION_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_RATE_LIMIT": "100000/minute",
+        "SHAKE_RATE_LIMIT": "100000/minute",
+        "SHAKE_IP_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_IP_RATE_LIMIT": "100000/minute",
         "SHOPPER_READ_RATE_LIMIT": "10000000/minute",
         "PICKUP_CODE_STORE_RATE_LIMIT": "100000/minute",

@@ -97,6 +97,17 @@ class CampaignCreateSchema(ma.Schema):
         validate=validate.Range(1, 1_000_000),
         metadata={"example": 50},
     )
+    segment_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        load_default=list,
+        validate=validate.Length(max=10),
+        metadata={"example": [3], "description": "Only shoppers in one of these segments"},
+    )
+    shake_weight = ma.fields.Integer(
+        load_default=1,
+        validate=validate.Range(0, 1000),
+        metadata={"example": 1, "description": "Odds in a shake against others there; 0: never"},
+    )
 
 
 class CampaignUpdateSchema(CampaignCreateSchema):
@@ -150,6 +161,8 @@ class CampaignSchema(CampaignSummarySchema):
     spent_cents = ma.fields.Integer(metadata={"example": 0})
     claimed_qty = ma.fields.Integer(metadata={"example": 380})
     daily_quota_per_store = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    segment_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [3]})
+    shake_weight = ma.fields.Integer(metadata={"example": 1})
     ended_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
@@ -170,6 +183,16 @@ class StoreStatsSchema(ma.Schema):
     redeemed = ma.fields.Integer(metadata={"example": 22})
 
 
+class SegmentStatsSchema(ma.Schema):
+    """The claims of one segment's shoppers (membership as of now, no position)."""
+
+    segment_id = ma.fields.Integer(metadata={"example": 3})
+    name = ma.fields.String(metadata={"example": "Lapsed fans"})
+    claimed = ma.fields.Integer(metadata={"example": 40})
+    redeemed = ma.fields.Integer(metadata={"example": 12})
+    redemption_rate = ma.fields.Float(metadata={"example": 0.3})
+
+
 class CampaignStatsSchema(ma.Schema):
     campaign_id = ma.fields.Integer(metadata={"example": 41})
     claimed = ma.fields.Integer(metadata={"example": 380})
@@ -183,6 +206,7 @@ class CampaignStatsSchema(ma.Schema):
     budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
     spent_cents = ma.fields.Integer(metadata={"example": 0})
     per_store = ma.fields.List(ma.fields.Nested(StoreStatsSchema))
+    by_segment = ma.fields.List(ma.fields.Nested(SegmentStatsSchema))
 
 
 class NearbyArgsSchema(PageArgsSchema):
@@ -336,3 +360,20 @@ class CouponQuoteSchema(CouponPriceSchema):
         allow_none=True,
         metadata={"example": None, "description": "Why it applies nowhere, e.g. coupons.expired"},
     )
+
+
+class ShakeSchema(ma.Schema):
+    lat = lat_field(required=True)
+    lng = lng_field(required=True)
+    accuracy_m = ma.fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 10_000),
+        metadata={"example": 25, "description": "The fix's accuracy in metres"},
+    )
+
+
+class ShakeResultSchema(ma.Schema):
+    result = ma.fields.String(
+        metadata={"example": "coupon", "description": "coupon, or nothing this time"}
+    )
+    coupon = ma.fields.Nested(CouponDetailSchema, allow_none=True)

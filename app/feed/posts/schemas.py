@@ -63,6 +63,11 @@ class PostUpdateSchema(ma.Schema):
         validate=validate.Length(max=20),
         metadata={"example": ["Taipei"]},
     )
+    segment_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        validate=validate.Length(max=10),
+        metadata={"example": [3], "description": "Only shoppers in one of these segments"},
+    )
     poll = ma.fields.Nested(PollInputSchema)
     reward_campaign_id = ma.fields.Integer(
         allow_none=True,
@@ -178,6 +183,7 @@ class AdminPostSchema(PostSchema):
     publish_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     hidden_reason = ma.fields.String(allow_none=True, metadata={"example": "Outdated"})
     reward_campaign_id = ma.fields.Integer(allow_none=True, metadata={"example": 9})
+    segment_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [3]})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
     updated_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
@@ -197,3 +203,19 @@ class FeedRewardListSchema(ma.Schema):
 
 class FeedRewardSetSchema(ma.Schema):
     campaign_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 9})
+
+
+class PostSegmentStatsSchema(ma.Schema):
+    """The reactions of one segment's shoppers (membership as of now, no position)."""
+
+    segment_id = ma.fields.Integer(metadata={"example": 3})
+    name = ma.fields.String(metadata={"example": "Lapsed fans"})
+    likes = ma.fields.Integer(metadata={"example": 18})
+    voters = ma.fields.Integer(metadata={"example": 9})
+
+
+class PostStatsSchema(ma.Schema):
+    post_id = ma.fields.Integer(metadata={"example": 5})
+    likes = ma.fields.Integer(metadata={"example": 120})
+    voters = ma.fields.Integer(metadata={"example": 40})
+    by_segment = ma.fields.List(ma.fields.Nested(PostSegmentStatsSchema))
