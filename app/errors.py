@@ -1,11 +1,15 @@
 """problem+json (RFC 9457) errors: the one place exceptions become HTTP responses."""
 
 import logging
+from http import HTTPStatus
 
 import marshmallow as ma
 from flask import Flask, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
+
+from app.fields import Text
 
 log = logging.getLogger("shopnear.errors")
 PROBLEM = "application/problem+json"
@@ -54,16 +58,16 @@ class Invalid(ApiError):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation only)."""
 
-    type = ma.fields.String(metadata={"example": "validation_error"})
-    title = ma.fields.String(metadata={"example": "Validation failed"})
+    type = Text(metadata={"example": "validation_error"})
+    title = Text(metadata={"example": "Validation failed"})
     status = ma.fields.Integer(metadata={"example": 422})
-    detail = ma.fields.String(metadata={"example": "lat: Must be between -90 and 90."})
+    detail = Text(metadata={"example": "lat: Must be between -90 and 90."})
     errors = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.List(ma.fields.String()),
+        keys=Text(),
+        values=ma.fields.List(Text()),
         metadata={"example": {"lat": ["Must be greater than or equal to -90."]}},
     )
-    request_id = ma.fields.String()
+    request_id = Text()
 
 
 def problem(
@@ -112,10 +116,23 @@ class ProblemApi(Api):
     """flask-smorest Api whose error bodies are problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all "default" response: each operation lists the errors it can answer
+    # (app/contract.py), so a client knows them all and an undeclared status is a bug.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """The named error responses (NOT_FOUND, …) as problem+json, lazily registered."""
+        for status in HTTPStatus:
+            if status >= 400:
+                response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+                prepare_response(response, self.spec, PROBLEM)
+                self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
-        headers = dict(data.get("headers") or {})
+        # The exception's own headers (Allow on a 405, …) without its HTML content type.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         if error.code == 429:
             headers.setdefault("Retry-After", str(_retry_after(error)))
         messages = data.get("errors") or data.get("messages")

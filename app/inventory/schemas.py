@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponQuoteSchema
+from app.fields import Text
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
 from app.pagination import PageArgsSchema, page_schema
@@ -14,9 +15,7 @@ MAX_SYNC_ROWS = 5000
 
 
 class StockSetSchema(ma.Schema):
-    channel = ma.fields.String(
-        required=True, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
-    )
+    channel = Text(required=True, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"})
     on_hand = ma.fields.Integer(
         required=True, validate=validate.Range(0, MAX_UNITS), metadata={"example": 12}
     )
@@ -25,7 +24,7 @@ class StockSetSchema(ma.Schema):
 class StockSchema(ma.Schema):
     store_id = ma.fields.Integer(metadata={"example": 12})
     sku_id = ma.fields.Integer(metadata={"example": 501})
-    channel = ma.fields.String(metadata={"example": "shared"})
+    channel = Text(metadata={"example": "shared"})
     on_hand = ma.fields.Integer(metadata={"example": 12})
     reserved = ma.fields.Integer(metadata={"example": 2})
     available = ma.fields.Integer(metadata={"example": 10})
@@ -39,13 +38,13 @@ class SyncRowSchema(ma.Schema):
     delta = ma.fields.Integer(
         validate=validate.Range(-MAX_UNITS, MAX_UNITS), metadata={"example": -3}
     )
-    channel = ma.fields.String(
+    channel = Text(
         load_default=None, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
     )
 
 
 class StockSyncSchema(ma.Schema):
-    mode = ma.fields.String(
+    mode = Text(
         required=True, validate=validate.OneOf(("set", "delta")), metadata={"example": "set"}
     )
     rows = ma.fields.List(
@@ -82,15 +81,15 @@ class SkuNearbyArgsSchema(PageArgsSchema):
 
 class StoreRefSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 12})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Da'an"})
-    address = ma.fields.String(metadata={"example": "1 Roosevelt Rd"})
-    city = ma.fields.String(metadata={"example": "Taipei"})
+    name = Text(metadata={"example": "Leaf & Bean Da'an"})
+    address = Text(metadata={"example": "1 Roosevelt Rd"})
+    city = Text(metadata={"example": "Taipei"})
 
 
 class SkuNearbySchema(ma.Schema):
     store = ma.fields.Nested(StoreRefSchema)
     distance_m = ma.fields.Integer(metadata={"example": 420})
-    channel = ma.fields.String(metadata={"example": "shared"})
+    channel = Text(metadata={"example": "shared"})
     available = ma.fields.Integer(metadata={"example": 7})
     reservable = ma.fields.Boolean(metadata={"example": True})
 

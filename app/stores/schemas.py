@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import ValidationError, validate, validates_schema
 
+from app.fields import Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 from app.stores.models import WEEKDAYS
@@ -31,12 +32,12 @@ def valid_timezone(value: str) -> None:
 class RangeSchema(ma.Schema):
     """One opening range; `closes` before `opens` runs past midnight, 00:00-24:00 is all day."""
 
-    opens = ma.fields.String(
+    opens = Text(
         required=True,
         validate=validate.Regexp(HHMM, error="Use HH:MM."),
         metadata={"example": "09:00"},
     )
-    closes = ma.fields.String(
+    closes = Text(
         required=True,
         validate=validate.Regexp(HHMM_OR_24, error="Use HH:MM (24:00 allowed)."),
         metadata={"example": "21:30"},
@@ -75,13 +76,13 @@ class StoreSchema(ma.Schema):
 
     id = ma.fields.Integer(metadata={"example": 42})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    code = ma.fields.String(allow_none=True, metadata={"example": "TPE-001"})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
-    address = ma.fields.String(metadata={"example": "No. 7, Songren Rd"})
-    city = ma.fields.String(metadata={"example": "Taipei"})
+    code = Text(allow_none=True, metadata={"example": "TPE-001"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
+    address = Text(metadata={"example": "No. 7, Songren Rd"})
+    city = Text(metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema, attribute="position")
-    timezone = ma.fields.String(metadata={"example": "Asia/Taipei"})
-    phone = ma.fields.String(allow_none=True, metadata={"example": "+886 2 1234 5678"})
+    timezone = Text(metadata={"example": "Asia/Taipei"})
+    phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
     pickup_enabled = ma.fields.Boolean(metadata={"example": True})
     pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
     is_active = ma.fields.Boolean(metadata={"example": True})
@@ -93,17 +94,13 @@ class StoreSchema(ma.Schema):
 class StoreUpdateSchema(ma.Schema):
     """Fields a PATCH may change; store managers only hours and pickup settings."""
 
-    code = ma.fields.String(
-        allow_none=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"}
-    )
-    name = ma.fields.String(validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"})
-    address = ma.fields.String(
-        validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"}
-    )
-    city = ma.fields.String(validate=validate.Length(1, 80), metadata={"example": "Taipei"})
+    code = Text(allow_none=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"})
+    name = Text(validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"})
+    address = Text(validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"})
+    city = Text(validate=validate.Length(1, 80), metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema)
-    timezone = ma.fields.String(validate=valid_timezone, metadata={"example": "Asia/Taipei"})
-    phone = ma.fields.String(
+    timezone = Text(validate=valid_timezone, metadata={"example": "Asia/Taipei"})
+    phone = Text(
         allow_none=True, validate=validate.Regexp(PHONE), metadata={"example": "+886 2 1234 5678"}
     )
     pickup_enabled = ma.fields.Boolean(metadata={"example": True})
@@ -115,25 +112,19 @@ class StoreUpdateSchema(ma.Schema):
 
 
 class StoreCreateSchema(StoreUpdateSchema):
-    name = ma.fields.String(
+    name = Text(
         required=True, validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"}
     )
-    address = ma.fields.String(
+    address = Text(
         required=True, validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"}
     )
-    city = ma.fields.String(
-        required=True, validate=validate.Length(1, 80), metadata={"example": "Taipei"}
-    )
+    city = Text(required=True, validate=validate.Length(1, 80), metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema, required=True)
-    timezone = ma.fields.String(
-        required=True, validate=valid_timezone, metadata={"example": "Asia/Taipei"}
-    )
+    timezone = Text(required=True, validate=valid_timezone, metadata={"example": "Asia/Taipei"})
 
 
 class StoreImportRowSchema(StoreCreateSchema):
-    code = ma.fields.String(
-        required=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"}
-    )
+    code = Text(required=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"})
 
 
 class StoreImportSchema(ma.Schema):
@@ -156,7 +147,7 @@ class StoreImportSchema(ma.Schema):
 
 
 class ImportedStoreSchema(ma.Schema):
-    code = ma.fields.String(metadata={"example": "TPE-001"})
+    code = Text(metadata={"example": "TPE-001"})
     id = ma.fields.Integer(metadata={"example": 42})
     created = ma.fields.Boolean(metadata={"example": True})
 
@@ -176,7 +167,7 @@ class HoursExceptionInSchema(ma.Schema):
 
     closed = ma.fields.Boolean(required=True, metadata={"example": False})
     hours = day_ranges(load_default=list)
-    note = ma.fields.String(
+    note = Text(
         load_default=None, validate=validate.Length(max=200), metadata={"example": "New Year"}
     )
 
@@ -190,7 +181,7 @@ class HoursExceptionSchema(ma.Schema):
     date = ma.fields.Date(metadata={"example": "2026-12-31"})
     closed = ma.fields.Boolean(metadata={"example": False})
     hours = day_ranges()
-    note = ma.fields.String(allow_none=True, metadata={"example": "New Year"})
+    note = Text(allow_none=True, metadata={"example": "New Year"})
 
 
 class HoursExceptionListSchema(ma.Schema):
@@ -209,9 +200,7 @@ class StoreFiltersSchema(ma.Schema):
     merchant_id = ma.fields.Integer(
         load_default=None, validate=validate.Range(1, 2**62), metadata={"example": 3}
     )
-    q = ma.fields.String(
-        load_default=None, validate=validate.Length(1, 80), metadata={"example": "bean"}
-    )
+    q = Text(load_default=None, validate=validate.Length(1, 80), metadata={"example": "bean"})
 
 
 class NearbyArgsSchema(StoreFiltersSchema, PageArgsSchema):
@@ -222,14 +211,14 @@ class NearbyArgsSchema(StoreFiltersSchema, PageArgsSchema):
 
 class StoreMerchantSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
+    name = Text(metadata={"example": "Leaf & Bean"})
 
 
 class NearbyStoreSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 42})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     merchant = ma.fields.Nested(StoreMerchantSchema)
-    address = ma.fields.String(metadata={"example": "No. 7, Songren Rd"})
+    address = Text(metadata={"example": "No. 7, Songren Rd"})
     location = ma.fields.Nested(LocationSchema)
     distance_m = ma.fields.Integer(
         metadata={
@@ -239,7 +228,7 @@ class NearbyStoreSchema(ma.Schema):
         }
     )
     open_now = ma.fields.Boolean(metadata={"example": True})
-    next_change_at = ma.fields.String(
+    next_change_at = Text(
         allow_none=True,
         metadata={
             "example": "2026-11-25T21:30:00+08:00",
@@ -254,9 +243,9 @@ NearbyPageSchema = page_schema(NearbyStoreSchema, "NearbyPageSchema")
 
 
 class StoreDetailSchema(NearbyStoreSchema):
-    city = ma.fields.String(metadata={"example": "Taipei"})
-    timezone = ma.fields.String(metadata={"example": "Asia/Taipei"})
-    phone = ma.fields.String(allow_none=True, metadata={"example": "+886 2 1234 5678"})
+    city = Text(metadata={"example": "Taipei"})
+    timezone = Text(metadata={"example": "Asia/Taipei"})
+    phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
     pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
     hours = ma.fields.Nested(WeekHoursSchema)
     today_exception = ma.fields.Nested(HoursExceptionSchema, allow_none=True)
@@ -293,25 +282,25 @@ class MapArgsSchema(StoreFiltersSchema):
 
 class MapPropertiesSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 42})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
     open_now = ma.fields.Boolean(metadata={"example": True})
     pickup_enabled = ma.fields.Boolean(metadata={"example": True})
 
 
 class PointSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "Point"})
+    type = Text(metadata={"example": "Point"})
     coordinates = ma.fields.List(ma.fields.Float(), metadata={"example": [121.5654, 25.033]})
 
 
 class FeatureSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "Feature"})
+    type = Text(metadata={"example": "Feature"})
     id = ma.fields.Integer(metadata={"example": 42})
     geometry = ma.fields.Nested(PointSchema)
     properties = ma.fields.Nested(MapPropertiesSchema)
 
 
 class FeatureCollectionSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "FeatureCollection"})
+    type = Text(metadata={"example": "FeatureCollection"})
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
     truncated = ma.fields.Boolean(metadata={"example": False})
