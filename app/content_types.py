@@ -40,6 +40,8 @@ def require_accepted_body() -> None:
     """before_request: a body of a media type the view does not take is a 415."""
     if request.method not in ("POST", "PUT", "PATCH") or not request.content_length:
         return
+    if request.routing_exception is not None:
+        return  # no such path or method: that (404, 405 with Allow) is the answer
     view = current_app.view_functions.get(request.endpoint)
     view_class = getattr(view, "view_class", None)
     target = getattr(view_class, request.method.lower(), view) if view_class else view

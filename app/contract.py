@@ -27,15 +27,17 @@ def _parameters(path_item: dict, operation: dict) -> list[dict]:
     return [*path_item.get("parameters", []), *operation.get("parameters", [])]
 
 
-def _codes(path_item: dict, operation: dict) -> list[int]:
+def _codes(path_item: dict, method: str, operation: dict) -> list[int]:
     parameters = _parameters(path_item, operation)
     codes = list(SERVER_ERRORS)
     if "requestBody" in operation or any(p.get("in") != "path" for p in parameters):
         codes.append(422)
     if "requestBody" in operation:
         codes.extend(BODY_ERRORS)
-    if any(p.get("in") == "path" for p in parameters):
-        codes.append(404)
+    if "requestBody" in operation or any(p.get("in") == "path" for p in parameters):
+        codes.append(404)  # the path's object, or one the body names by id, does not exist
+    if method != "get":
+        codes.append(409)  # a write can meet a state it cannot apply to (taken, already done)
     return codes
 
 
@@ -47,6 +49,18 @@ def _problem_content(spec: APISpec, response: dict) -> None:
     response["content"] = {PROBLEM: {"schema": schema}}
 
 
+def _optional_body(spec: APISpec, operation: dict) -> None:
+    """A JSON body whose fields are all optional may be left out (webargs reads it as {})."""
+    body = operation.get("requestBody")
+    content = (body or {}).get("content", {}).get("application/json")
+    if not content or len(body["content"]) > 1:
+        return
+    ref = content.get("schema", {}).get("$ref", "")
+    schema = spec.components.schemas.get(ref.rsplit("/", 1)[-1], {})
+    if ref and not schema.get("required"):
+        body["required"] = False
+
+
 def document_problems(spec: APISpec) -> None:
     """Declare on every operation the errors the shared mechanisms can answer."""
     for path_item in spec._paths.values():
@@ -54,9 +68,10 @@ def document_problems(spec: APISpec) -> None:
             operation = path_item.get(method)
             if operation is None:
                 continue
+            _optional_body(spec, operation)
             responses = operation.setdefault("responses", {})
             declared = {str(code) for code in responses}
-            for code in _codes(path_item, operation):
+            for code in _codes(path_item, method, operation):
                 if str(code) not in declared:
                     responses[str(code)] = spec.components.get_ref("response", _name(code))
             for code, response in responses.items():

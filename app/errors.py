@@ -56,7 +56,11 @@ class Invalid(ApiError):
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only)."""
+    """RFC 9457 problem details (documentation only); a problem may carry extension members
+    (e.g. `sku_ids` of the SKUs not found)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = Text(metadata={"example": "validation_error"})
     title = Text(metadata={"example": "Validation failed"})

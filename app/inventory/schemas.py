@@ -102,17 +102,21 @@ class CartLineSchema(ma.Schema):
     qty = ma.fields.Integer(required=True, validate=validate.Range(1, 99), metadata={"example": 2})
 
 
-def unique_skus(lines: list[dict]) -> None:
-    """Each SKU once per cart (a marshmallow validator)."""
-    seen = [line["sku_id"] for line in lines]
-    if len(seen) != len(set(seen)):
-        raise ma.ValidationError("Each sku_id may appear only once.")
+class CartField(ma.fields.List):
+    """Cart lines; a SKU listed twice is one line of the summed quantity, as a shop's cart
+    adds up the same item put in twice."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        merged: dict[int, int] = {}
+        for line in super()._deserialize(value, attr, data, **kwargs):
+            merged[line["sku_id"]] = merged.get(line["sku_id"], 0) + line["qty"]
+        return [{"sku_id": sku_id, "qty": qty} for sku_id, qty in merged.items()]
 
 
-CART = ma.fields.List(
+CART = CartField(
     ma.fields.Nested(CartLineSchema),
     required=True,
-    validate=[validate.Length(1, 50), unique_skus],
+    validate=validate.Length(1, 50),
     metadata={"example": [{"sku_id": 501, "qty": 2}]},
 )
 

@@ -29,6 +29,10 @@ def valid_timezone(value: str) -> None:
         raise ValidationError("Unknown IANA time zone (e.g. Asia/Taipei).")
 
 
+# The contract lists the zones, so a client (and a generated test) knows which names exist.
+TIMEZONE_DOC = {"example": "Asia/Taipei", "enum": sorted(_zones())}
+
+
 class RangeSchema(ma.Schema):
     """One opening range; `closes` before `opens` runs past midnight, 00:00-24:00 is all day."""
 
@@ -99,7 +103,7 @@ class StoreUpdateSchema(ma.Schema):
     address = Text(validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"})
     city = Text(validate=validate.Length(1, 80), metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema)
-    timezone = Text(validate=valid_timezone, metadata={"example": "Asia/Taipei"})
+    timezone = Text(validate=valid_timezone, metadata=TIMEZONE_DOC)
     phone = Text(
         allow_none=True, validate=validate.Regexp(PHONE), metadata={"example": "+886 2 1234 5678"}
     )
@@ -120,7 +124,7 @@ class StoreCreateSchema(StoreUpdateSchema):
     )
     city = Text(required=True, validate=validate.Length(1, 80), metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema, required=True)
-    timezone = Text(required=True, validate=valid_timezone, metadata={"example": "Asia/Taipei"})
+    timezone = Text(required=True, validate=valid_timezone, metadata=TIMEZONE_DOC)
 
 
 class StoreImportRowSchema(StoreCreateSchema):
@@ -254,6 +258,10 @@ class StoreDetailSchema(NearbyStoreSchema):
         exclude = ("distance_m",)
 
 
+NUMBER = r"-?[0-9]{1,3}(\.[0-9]+)?"
+BBOX = f"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
+
+
 class BBoxField(ma.fields.Field):
     """`minLng,minLat,maxLng,maxLat`; minLng > maxLng crosses the antimeridian."""
 
@@ -277,7 +285,10 @@ class BBoxField(ma.fields.Field):
 
 
 class MapArgsSchema(StoreFiltersSchema):
-    bbox = BBoxField(required=True, metadata={"example": "121.50,25.02,121.58,25.06"})
+    bbox = BBoxField(
+        required=True,
+        metadata={"type": "string", "pattern": BBOX, "example": "121.50,25.02,121.58,25.06"},
+    )
 
 
 class MapPropertiesSchema(ma.Schema):
