@@ -9,8 +9,6 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
-from app.fields import Text
-
 log = logging.getLogger("shopnear.errors")
 PROBLEM = "application/problem+json"
 
@@ -55,23 +53,23 @@ class Invalid(ApiError):
         super().__init__(f"{field}: {message}", errors={field: [message]}, **extra)
 
 
-class ProblemSchema(ma.Schema):
+class ProblemSchema(ma.Schema):  # plain strings: a problem echoes what the client sent
     """RFC 9457 problem details (documentation only); a problem may carry extension members
     (e.g. `sku_ids` of the SKUs not found)."""
 
     class Meta:
         unknown = ma.INCLUDE
 
-    type = Text(metadata={"example": "validation_error"})
-    title = Text(metadata={"example": "Validation failed"})
+    type = ma.fields.String(metadata={"example": "validation_error"})
+    title = ma.fields.String(metadata={"example": "Validation failed"})
     status = ma.fields.Integer(metadata={"example": 422})
-    detail = Text(metadata={"example": "lat: Must be between -90 and 90."})
+    detail = ma.fields.String(metadata={"example": "lat: Must be between -90 and 90."})
     errors = ma.fields.Dict(
-        keys=Text(),
-        values=ma.fields.List(Text()),
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
         metadata={"example": {"lat": ["Must be greater than or equal to -90."]}},
     )
-    request_id = Text()
+    request_id = ma.fields.String()
 
 
 def problem(

@@ -38,3 +38,17 @@ class Text(ma.fields.String):
         if not clean_text(text):
             raise ma.ValidationError(MESSAGE)
         return text
+
+
+class Bool(ma.fields.Boolean):
+    """JSON's true or false, nothing else: 0, 1 or "yes" are not booleans in the contract."""
+
+    truthy = {True}
+    falsy = {False}
+
+
+class QueryBool(ma.fields.Boolean):
+    """A boolean query parameter: `true` or `false`, as the contract serialises it."""
+
+    truthy = {"true"}
+    falsy = {"false"}

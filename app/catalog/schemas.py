@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.fields import Text
+from app.fields import Bool, Text
 from app.pagination import page_schema
 
 ID = validate.Range(1, 2**62)  # every bigint id taken from a client
@@ -29,7 +29,7 @@ class SkuCreateSchema(ma.Schema):
         required=True, validate=PRICE.validate, metadata={"example": 34900}
     )
     currency = Text(required=True, validate=CURRENCY.validate, metadata={"example": "TWD"})
-    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    is_active = Bool(load_default=True, metadata={"example": True})
 
 
 class SkuUpdateSchema(ma.Schema):
@@ -39,7 +39,7 @@ class SkuUpdateSchema(ma.Schema):
     )
     price_cents = PRICE
     currency = CURRENCY
-    is_active = ma.fields.Boolean(metadata={"example": False})
+    is_active = Bool(metadata={"example": False})
 
 
 class SkuSchema(ma.Schema):
@@ -49,7 +49,7 @@ class SkuSchema(ma.Schema):
     title = Text(allow_none=True, metadata={"example": "100 g tin"})
     price_cents = ma.fields.Integer(metadata={"example": 34900})
     currency = Text(metadata={"example": "TWD"})
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    is_active = Bool(metadata={"example": True})
 
 
 class ProductCreateSchema(ma.Schema):
@@ -62,7 +62,7 @@ class ProductCreateSchema(ma.Schema):
         metadata={"example": "High-mountain oolong."},
     )
     image_urls = IMAGE_URLS
-    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    is_active = Bool(load_default=True, metadata={"example": True})
     skus = ma.fields.List(
         ma.fields.Nested(SkuCreateSchema),
         load_default=list,
@@ -79,7 +79,7 @@ class ProductUpdateSchema(ma.Schema):
         metadata={"example": "High-mountain oolong."},
     )
     image_urls = IMAGE_URLS
-    is_active = ma.fields.Boolean(metadata={"example": False})
+    is_active = Bool(metadata={"example": False})
 
 
 class ProductSchema(ma.Schema):
@@ -88,7 +88,7 @@ class ProductSchema(ma.Schema):
     title = Text(metadata={"example": "Oolong tea"})
     description = Text(allow_none=True, metadata={"example": "High-mountain oolong."})
     image_urls = ma.fields.List(Text(), metadata={"example": []})
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    is_active = Bool(metadata={"example": True})
     created_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     updated_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     skus = ma.fields.List(ma.fields.Nested(SkuSchema))

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponQuoteSchema
-from app.fields import Text
+from app.fields import Bool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
 from app.pagination import PageArgsSchema, page_schema
@@ -91,7 +91,7 @@ class SkuNearbySchema(ma.Schema):
     distance_m = ma.fields.Integer(metadata={"example": 420})
     channel = Text(metadata={"example": "shared"})
     available = ma.fields.Integer(metadata={"example": 7})
-    reservable = ma.fields.Boolean(metadata={"example": True})
+    reservable = Bool(metadata={"example": True})
 
 
 SkuNearbyPageSchema = page_schema(SkuNearbySchema, "SkuNearbyPageSchema")

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponPriceSchema
-from app.fields import Text
+from app.fields import Bool, Text
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
 from app.pagination import PageArgsSchema, page_schema
@@ -29,7 +29,7 @@ class ReservationSchema(ma.Schema):
     state = Text(metadata={"example": "reserved"})
     items = ma.fields.List(ma.fields.Nested(ReservationItemSchema))
     expires_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
-    extended = ma.fields.Boolean(metadata={"example": False})
+    extended = Bool(metadata={"example": False})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     ready_at = StoredDateTime(allow_none=True, metadata={"example": None})
     picked_up_at = StoredDateTime(allow_none=True, metadata={"example": None})

@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import ValidationError, validate, validates_schema
 
-from app.fields import Text
+from app.fields import Bool, QueryBool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 from app.stores.models import WEEKDAYS
@@ -87,9 +87,9 @@ class StoreSchema(ma.Schema):
     location = ma.fields.Nested(LocationSchema, attribute="position")
     timezone = Text(metadata={"example": "Asia/Taipei"})
     phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
     pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
@@ -107,11 +107,11 @@ class StoreUpdateSchema(ma.Schema):
     phone = Text(
         allow_none=True, validate=validate.Regexp(PHONE), metadata={"example": "+886 2 1234 5678"}
     )
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
     pickup_hold_minutes = ma.fields.Integer(
         validate=validate.Range(5, 10080), metadata={"example": 120}
     )
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
 
 
@@ -153,7 +153,7 @@ class StoreImportSchema(ma.Schema):
 class ImportedStoreSchema(ma.Schema):
     code = Text(metadata={"example": "TPE-001"})
     id = ma.fields.Integer(metadata={"example": 42})
-    created = ma.fields.Boolean(metadata={"example": True})
+    created = Bool(metadata={"example": True})
 
 
 class ImportResultSchema(ma.Schema):
@@ -163,13 +163,13 @@ class ImportResultSchema(ma.Schema):
 
 
 class AdminListArgsSchema(PageArgsSchema):
-    include_inactive = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    include_inactive = QueryBool(load_default=True, metadata={"example": True})
 
 
 class HoursExceptionInSchema(ma.Schema):
     """Closed, or special ranges that replace the date's regular hours."""
 
-    closed = ma.fields.Boolean(required=True, metadata={"example": False})
+    closed = Bool(required=True, metadata={"example": False})
     hours = day_ranges(load_default=list)
     note = Text(
         load_default=None, validate=validate.Length(max=200), metadata={"example": "New Year"}
@@ -183,7 +183,7 @@ class HoursExceptionInSchema(ma.Schema):
 
 class HoursExceptionSchema(ma.Schema):
     date = ma.fields.Date(metadata={"example": "2026-12-31"})
-    closed = ma.fields.Boolean(metadata={"example": False})
+    closed = Bool(metadata={"example": False})
     hours = day_ranges()
     note = Text(allow_none=True, metadata={"example": "New Year"})
 
@@ -199,8 +199,8 @@ StorePageSchema = page_schema(StoreSchema, "StorePageSchema")
 
 
 class StoreFiltersSchema(ma.Schema):
-    open_now = ma.fields.Boolean(load_default=None, metadata={"example": True})
-    pickup = ma.fields.Boolean(load_default=None, metadata={"example": True})
+    open_now = QueryBool(load_default=None, metadata={"example": True})
+    pickup = QueryBool(load_default=None, metadata={"example": True})
     merchant_id = ma.fields.Integer(
         load_default=None, validate=validate.Range(1, 2**62), metadata={"example": 3}
     )
@@ -231,7 +231,7 @@ class NearbyStoreSchema(ma.Schema):
             "great-circle distance, which may differ from it by up to ~0.5 %.",
         }
     )
-    open_now = ma.fields.Boolean(metadata={"example": True})
+    open_now = Bool(metadata={"example": True})
     next_change_at = Text(
         allow_none=True,
         metadata={
@@ -240,7 +240,7 @@ class NearbyStoreSchema(ma.Schema):
             "store's zone; null when not within 7 days.",
         },
     )
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
 
 
 NearbyPageSchema = page_schema(NearbyStoreSchema, "NearbyPageSchema")
@@ -295,8 +295,8 @@ class MapPropertiesSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 42})
     name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    open_now = ma.fields.Boolean(metadata={"example": True})
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    open_now = Bool(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
 
 
 class PointSchema(ma.Schema):
@@ -314,4 +314,4 @@ class FeatureSchema(ma.Schema):
 class FeatureCollectionSchema(ma.Schema):
     type = Text(metadata={"example": "FeatureCollection"})
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
-    truncated = ma.fields.Boolean(metadata={"example": False})
+    truncated = Bool(metadata={"example": False})

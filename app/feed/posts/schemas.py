@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from app.feed.media.schemas import MediaSchema
 from app.feed.posts.models import POST_KINDS
-from app.fields import Text
+from app.fields import Bool, Text
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
@@ -33,7 +33,7 @@ class PollInputSchema(ma.Schema):
     )
     max_choices = ma.fields.Integer(validate=validate.Range(1, 10), metadata={"example": 1})
     closes_at = _when(allow_none=True)
-    hide_results_until_close = ma.fields.Boolean(metadata={"example": False})
+    hide_results_until_close = Bool(metadata={"example": False})
 
 
 class PostUpdateSchema(ma.Schema):
@@ -97,7 +97,7 @@ class AdminPostArgsSchema(PageArgsSchema):
 
 class RewardSchema(ma.Schema):
     campaign_id = ma.fields.Integer(metadata={"example": 9})
-    granted = ma.fields.Boolean(metadata={"example": False})
+    granted = Bool(metadata={"example": False})
     coupon_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
     reason = Text(allow_none=True, metadata={"example": "coupons.sold_out"})
 
@@ -112,8 +112,8 @@ class PollOptionSchema(ma.Schema):
 class PollSchema(ma.Schema):
     max_choices = ma.fields.Integer(metadata={"example": 1})
     closes_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
-    closed = ma.fields.Boolean(metadata={"example": False})
-    results_visible = ma.fields.Boolean(metadata={"example": True})
+    closed = Bool(metadata={"example": False})
+    results_visible = Bool(metadata={"example": True})
     voter_count = ma.fields.Integer(metadata={"example": 20})
     my_choices = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": [5]})
     options = ma.fields.List(ma.fields.Nested(PollOptionSchema))
@@ -134,7 +134,7 @@ class StockNearSchema(ma.Schema):
     store = ma.fields.Dict(metadata={"example": {"id": 12, "name": "Xinyi", "city": "Taipei"}})
     distance_m = ma.fields.Integer(metadata={"example": 640})
     available = ma.fields.Integer(metadata={"example": 4})
-    reservable = ma.fields.Boolean(metadata={"example": True})
+    reservable = Bool(metadata={"example": True})
 
 
 class PostProductSchema(ma.Schema):
@@ -161,7 +161,7 @@ class PostSchema(ma.Schema):
     cities = ma.fields.List(Text(), metadata={"example": ["taipei"]})
     published_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     like_count = ma.fields.Integer(metadata={"example": 12})
-    liked_by_me = ma.fields.Boolean(metadata={"example": False})
+    liked_by_me = Bool(metadata={"example": False})
     distance_m = ma.fields.Integer(allow_none=True, metadata={"example": 640})
     poll = ma.fields.Nested(PollSchema, allow_none=True)
     reward = ma.fields.Nested(

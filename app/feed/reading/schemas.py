@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.feed.posts.schemas import ID, PostSchema, RewardSchema
 from app.feed.shows.schemas import ShowSchema
-from app.fields import Text
+from app.fields import Bool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 
@@ -39,7 +39,7 @@ class FeedArgsSchema(PageArgsSchema):
 
 class LikeSchema(ma.Schema):
     post_id = ma.fields.Integer(metadata={"example": 101})
-    liked = ma.fields.Boolean(metadata={"example": True})
+    liked = Bool(metadata={"example": True})
     like_count = ma.fields.Integer(metadata={"example": 13})
 
 
@@ -54,7 +54,7 @@ class VoteSchema(ma.Schema):
 
 class FollowSchema(ma.Schema):
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    following = ma.fields.Boolean(metadata={"example": True})
+    following = Bool(metadata={"example": True})
     follower_count = ma.fields.Integer(metadata={"example": 1200})
     reward = ma.fields.Nested(
         RewardSchema, allow_none=True, metadata={"description": "Only when this call followed"}

@@ -6,7 +6,7 @@ from marshmallow import validate
 from app.feed.media.schemas import MediaSchema
 from app.feed.posts.schemas import ID, RewardSchema
 from app.feed.shows.models import SHOW_STATES
-from app.fields import Text
+from app.fields import Bool, Text
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
@@ -24,7 +24,7 @@ class ShowSchema(ma.Schema):
     body = Text(metadata={"example": "Smells like spring."})
     images = ma.fields.List(ma.fields.Nested(MediaSchema))
     rating = ma.fields.Integer(allow_none=True, metadata={"example": 5})
-    verified = ma.fields.Boolean(metadata={"example": True})
+    verified = Bool(metadata={"example": True})
     state = Text(metadata={"example": "approved"})
     reject_reason = Text(allow_none=True, metadata={"example": None})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
@@ -86,4 +86,4 @@ class ReportSchema(ma.Schema):
 
 class ReportedSchema(ma.Schema):
     show_id = ma.fields.Integer(metadata={"example": 55})
-    reported = ma.fields.Boolean(metadata={"example": True})
+    reported = Bool(metadata={"example": True})
