@@ -43,8 +43,10 @@ class Text(ma.fields.String):
 class Bool(ma.fields.Boolean):
     """JSON's true or false, nothing else: 0, 1 or "yes" are not booleans in the contract."""
 
-    truthy = {True}
-    falsy = {False}
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 0 == False and 1 == True: sets alone would take them
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class QueryBool(ma.fields.Boolean):
