@@ -5,6 +5,7 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
+from app import cache
 from app.accounts.permissions import register_jwt_problems
 from app.blueprint import register_converters
 from app.config import Config
@@ -13,6 +14,7 @@ from app.contract import document_problems
 from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
 from app.json_provider import OrjsonProvider
+from app.replicas import route_reads
 from app.request_log import register_request_log
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -28,6 +30,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     document_problems(api.spec)
+    route_reads(app)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -35,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)
     jwt.init_app(app)
     register_jwt_problems(jwt)
@@ -63,8 +67,10 @@ def register_blueprints(app: Flask) -> None:
     from app.inventory.routes import admin_stock_blp, stock_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.stores.routes import admin_stores_blp, stores_blp
+    from app.web import routes as web
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(web.bp)
     for blp in (auth_blp, admin_blp, stores_blp, admin_stores_blp):
         api.register_blueprint(blp)
     for blp in (catalog_blp, admin_catalog_blp, stock_blp, admin_stock_blp):

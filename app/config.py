@@ -4,6 +4,9 @@ import os
 import secrets
 import warnings
 from datetime import timedelta
+from pathlib import Path
+
+from app.replicas import bind_keys
 
 
 def _int(name: str, default: int) -> int:
@@ -36,6 +39,19 @@ class Config:
             "pool_pre_ping": False,
             "pool_recycle": 3600,
         }
+        # Streaming replicas for the shopper reads that may be a moment stale (app/replicas.py).
+        replica_urls = [u.strip() for u in os.environ.get("DATABASE_REPLICA_URLS", "").split(",")]
+        self.SQLALCHEMY_BINDS = {
+            key: {
+                "url": sqlalchemy_url(url),
+                **self.SQLALCHEMY_ENGINE_OPTIONS,
+                # A replica that does not answer is skipped, not waited for.
+                "connect_args": {"connect_timeout": 2},
+            }
+            for key, url in bind_keys([u for u in replica_urls if u]).items()
+        }
+        self.REPLICA_MAX_LAG_SECONDS = float(os.environ.get("REPLICA_MAX_LAG_SECONDS", 5))
+        self.REPLICA_CHECK_SECONDS = float(os.environ.get("REPLICA_CHECK_SECONDS", 1))
         # Hot reads are prepared once per pooled connection (app/prepared.py); 0 behind PgBouncer.
         self.DB_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
         self.SECRET_KEY = (
@@ -49,6 +65,9 @@ class Config:
         self.JWT_ERROR_MESSAGE_KEY = "detail"
         self.REDIS_URL = os.environ.get("REDIS_URL", "")
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+        # The shared read cache (app/cache.py); only with REDIS_URL.
+        self.CACHE_TTL_SECONDS = float(os.environ.get("CACHE_TTL_SECONDS", 30))
+        self.CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", 5))
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
@@ -63,6 +82,11 @@ class Config:
         # Image uploads (POST /v1/media) raise the body limit for that view only.
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 10 * 1024 * 1024)
         self.MEDIA_ROOT = os.environ.get("MEDIA_ROOT", "var/media")
+        # The web pages: an optional map tile URL ({z}/{x}/{y}), and where npm put their libraries.
+        self.WEB_TILE_URL = os.environ.get("WEB_TILE_URL", "")
+        self.WEB_NODE_MODULES = os.environ.get(
+            "WEB_NODE_MODULES", str(Path(__file__).resolve().parent.parent / "var/web/node_modules")
+        )
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_COST = _int("ARGON2_MEMORY_COST", 65536)
         self.ARGON2_PARALLELISM = _int("ARGON2_PARALLELISM", 4)

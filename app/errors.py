@@ -9,6 +9,8 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
+from app import i18n
+
 log = logging.getLogger("shopnear.errors")
 PROBLEM = "application/problem+json"
 
@@ -75,11 +77,12 @@ class ProblemSchema(ma.Schema):  # plain strings: a problem echoes what the clie
 def problem(
     status: int, title: str, *, type: str, detail: str | None = None, headers=None, **extra
 ):
-    """Build a problem+json response tuple."""
-    body = {"type": type, "title": title, "status": status, "detail": detail or title}
+    """Build a problem+json response tuple (title and detail in the reader's language)."""
+    title, detail = i18n.translate(title), i18n.translate(detail or title)
+    body = {"type": type, "title": title, "status": status, "detail": detail}
     body.update({k: v for k, v in extra.items() if v is not None})
     body["request_id"] = g.get("request_id")
-    hdrs = {"Content-Type": PROBLEM}
+    hdrs = {"Content-Type": PROBLEM, "Content-Language": i18n.reader_language()}
     hdrs.update(headers or {})
     return body, status, hdrs
 

@@ -112,17 +112,23 @@ def run_once(
         .returning(IdempotencyKey.id)
     ).scalar()
     if claimed is None:
-        return _replay(session, user_id, scope, key, digest)
+        return replay(session, user_id, scope, key, digest)
     status, body = work()
-    session.execute(
-        IdempotencyKey.__table__.update()
-        .where(IdempotencyKey.id == claimed)
-        .values(response_status=status, response_body=orjson.loads(orjson.dumps(body)))
-    )
+    remember(session=session, key_id=claimed, status=status, body=body)
     return Outcome(status, body, replayed=False)
 
 
-def _replay(session: Session, user_id: int, scope: str, key: str, digest: str) -> Outcome:
+def remember(*, session: Session, key_id: int, status: int, body: dict) -> None:
+    """Store the answer of the request that claimed the key `key_id`, for its retries."""
+    session.execute(
+        IdempotencyKey.__table__.update()
+        .where(IdempotencyKey.id == key_id)
+        .values(response_status=status, response_body=orjson.loads(orjson.dumps(body)))
+    )
+
+
+def replay(session: Session, user_id: int, scope: str, key: str, digest: str) -> Outcome:
+    """The stored answer of a key claimed before (422 if its body differed, 409 if running)."""
     k = IdempotencyKey
     row = session.execute(
         select(k.request_hash, k.response_status, k.response_body).where(

@@ -94,6 +94,16 @@ def stock_nearby_requests(w: World) -> list[Req]:
     ]
 
 
+def store_cards_requests(w: World) -> list[Req]:
+    """Map pins with a SKU's stock, as the shopper app asks for them (half with a SKU)."""
+    rng = w.rng("cards")
+    reqs = []
+    for i, (lat, lng) in enumerate(w.points(2000, "cards")):
+        sku = {"sku_id": int(rng.choice(w.sku_ids))} if i % 2 else {}
+        reqs.append(Req("GET", _q("/v1/stores/cards", lat=lat, lng=lng, **sku)))
+    return reqs
+
+
 def _carts(w: World, n: int, salt: str, lines: int) -> list[tuple[float, float, int, list]]:
     """Points with a pickup store nearby and SKUs it holds as shared stock."""
     conn = psycopg2.connect(**w.libpq)
@@ -305,5 +315,6 @@ SCENARIOS: dict[str, Scenario] = {
             "coupons_nearby", coupons_nearby_requests, sql=captured_sql(coupons_nearby_requests)
         ),
         Scenario("claim", claim_requests, ok_statuses=frozenset({201, 409})),
+        Scenario("store_cards", store_cards_requests, sql=captured_sql(store_cards_requests)),
     ]
 }

@@ -88,6 +88,8 @@ def per_user_key(scope: str):
             identity = get_jwt_identity()
         except (JWTExtendedException, PyJWTError):
             identity = None
+        if identity:
+            g.verified_user_id = int(identity)  # login_required need not decode it again
         return f"{scope}:user:{identity}" if identity else f"{scope}:ip:{get_remote_address()}"
 
     return key
@@ -98,8 +100,12 @@ def login_required(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request()
-        g.user_id = int(get_jwt_identity())
+        # A per-user rate limit verified the same token a moment ago (0.2 ms a decode).
+        user_id = g.pop("verified_user_id", None)
+        if user_id is None:
+            verify_jwt_in_request()
+            user_id = int(get_jwt_identity())
+        g.user_id = user_id
         return func(*args, **kwargs)
 
     _document(wrapper, error_codes=(401,))

@@ -117,3 +117,15 @@ class StaffUpdateSchema(ma.Schema):
         validate=validate.Length(max=1000),
         metadata={"example": [12]},
     )
+
+
+class StaffSelfSchema(ma.Schema):
+    """The caller's own place at the merchant an admin request acts for."""
+
+    user_id = ma.fields.Integer(metadata={"example": 12})
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    role = Text(metadata={"example": "store_manager"})
+    store_ids = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={"example": [42], "description": "The stores of a store manager; empty: all"},
+    )

@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.fields import Bool, Text
-from app.pagination import page_schema
+from app.pagination import PageArgsSchema, page_schema
 
 ID = validate.Range(1, 2**62)  # every bigint id taken from a client
 CODE = Text(
@@ -115,3 +115,17 @@ class PublicProductSchema(ma.Schema):
     description = Text(allow_none=True, metadata={"example": "High-mountain oolong."})
     image_urls = ma.fields.List(Text(), metadata={"example": []})
     skus = ma.fields.List(ma.fields.Nested(SkuSchema))
+
+
+class ProductSearchArgsSchema(PageArgsSchema):
+    q = Text(
+        required=True,
+        validate=validate.Length(1, 100),
+        metadata={"example": "oolong", "description": "Part of the title, any case"},
+    )
+    merchant_id = ma.fields.Integer(
+        load_default=None, validate=validate.Range(min=1), metadata={"example": 3}
+    )
+
+
+PublicProductPageSchema = page_schema(PublicProductSchema, "PublicProductPage")

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from app import cache
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
@@ -147,6 +148,7 @@ def _take_one(session: Session, campaign: CouponCampaign):
     ).first()
     if row is None:
         raise _why_not_claimable(session, campaign.id)
+    cache.invalidate(session, "campaign", campaign.id)  # remaining_qty changed
     return row, (draw if campaign.kind == "red_packet" else row.value_cents)
 
 

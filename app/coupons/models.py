@@ -206,6 +206,16 @@ def geofence_reach(radius_m, accuracy_m: int):
     return radius_m + min(max(accuracy_m, 0), ACCURACY_CAP_M)
 
 
+def claims_held(campaign_id, user_id):
+    """SQL: how many coupons of the campaign the user has claimed (NULL for none)."""
+    u = CouponUserClaims
+    return (
+        select(u.claimed)
+        .where(u.campaign_id == campaign_id, u.user_id == user_id)
+        .scalar_subquery()
+    )
+
+
 def in_store_scope(store_id):
     """SQL: the campaign applies at this store (all stores, or listed)."""
     c = CouponCampaign

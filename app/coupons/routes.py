@@ -3,7 +3,7 @@
 from flask import current_app, make_response
 from flask.views import MethodView
 
-from app import idempotency
+from app import cache, idempotency
 from app.accounts.permissions import (
     current_user_id,
     login_required,
@@ -11,7 +11,7 @@ from app.accounts.permissions import (
     per_user_key,
     staff_required,
 )
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, prebuilt_json
 from app.coupons import claims, redemption, schemas
 from app.coupons import service as coupons_service
 from app.extensions import db, limiter
@@ -29,6 +29,7 @@ CAMPAIGN_MANAGERS = ("owner", "operator")
 TILL_ROLES = ("owner", "operator", "store_manager")
 COUPON_DETAIL = schemas.CouponDetailSchema()
 CAMPAIGN = schemas.CampaignSchema()
+PUBLIC_CAMPAIGN = schemas.CampaignPublicSchema()
 
 
 def _claim_limit_per_user() -> str:
@@ -74,9 +75,19 @@ class PublicCampaign(MethodView):
     @coupons_blp.response(200, schemas.CampaignPublicSchema)
     def get(self, campaign_id):
         """One campaign, with how many of it you hold when signed in."""
-        return coupons_service.get_public_campaign(
-            session=db.session, campaign_id=campaign_id, user_id=current_user_id()
+        body = cache.cached(
+            "campaign",
+            campaign_id,
+            lambda: PUBLIC_CAMPAIGN.dump(
+                coupons_service.get_public_campaign(session=db.session, campaign_id=campaign_id)
+            ),
         )
+        if current_user_id() is not None:
+            claims_held = coupons_service.my_claims(
+                session=db.session, campaign_id=campaign_id, user_id=current_user_id()
+            )
+            body = {**body, "my_claims": claims_held}
+        return prebuilt_json(body)
 
 
 @coupons_blp.route("/coupon-campaigns/<int:campaign_id>/claim")

@@ -4,12 +4,13 @@ from sqlalchemy import Float, and_, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from app import cache
 from app.catalog.models import Sku
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
-    CouponUserClaims,
     claimable_now,
+    claims_held,
     geofence_reach,
     in_store_scope,
     sql_now,
@@ -167,6 +168,7 @@ def update_campaign(
     )
     if campaign.state == "ended":
         raise Conflict("The campaign has ended.", type="coupons.campaign_ended")
+    cache.invalidate(session, "campaign", campaign_id)
     if campaign.claimed_qty:
         _check_safe(campaign, changes)
     merged = {field: getattr(campaign, field) for field in CAMPAIGN_FIELDS} | changes
@@ -183,6 +185,7 @@ def change_campaign_state(
     campaign = get_campaign(
         session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
     )
+    cache.invalidate(session, "campaign", campaign_id)
     if action == "end" and campaign.state != "ended":
         campaign.state, campaign.ended_at = "ended", sql_now()
     elif action in TRANSITIONS and campaign.state == TRANSITIONS[action][0]:
@@ -241,22 +244,17 @@ def _per_store(session: Session, campaign_id: int) -> list[dict]:
 # --- shopper side ------------------------------------------------------------------------------
 
 
-def _my_claims(session: Session, campaign_id, user_id: int):
-    return (
-        select(CouponUserClaims.claimed)
-        .where(CouponUserClaims.campaign_id == campaign_id, CouponUserClaims.user_id == user_id)
-        .scalar_subquery()
-    )
-
-
-def get_public_campaign(*, session: Session, campaign_id: int, user_id: int | None):
-    """A campaign as a shopper sees it, with how many of it they hold when signed in."""
+def get_public_campaign(*, session: Session, campaign_id: int) -> CouponCampaign:
+    """A campaign as every shopper sees it."""
     campaign = session.get(CouponCampaign, campaign_id)
     if campaign is None:
         raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
-    if user_id is not None:
-        campaign.my_claims = session.scalar(select(_my_claims(session, campaign_id, user_id))) or 0
     return campaign
+
+
+def my_claims(*, session: Session, campaign_id: int, user_id: int) -> int:
+    """How many coupons of the campaign the shopper holds."""
+    return session.scalar(select(claims_held(campaign_id, user_id))) or 0
 
 
 def campaigns_near(
@@ -289,7 +287,7 @@ def campaigns_near(
         store_quota_left(near.c.id, near.c.timezone),
     ]
     if user_id is not None:
-        conditions.append(func.coalesce(_my_claims(session, c.id, user_id), 0) < c.per_user_limit)
+        conditions.append(func.coalesce(claims_held(c.id, user_id), 0) < c.per_user_limit)
     best = (
         select(c.id.label("campaign_id"), near.c.id.label("store_id"), near.c.name, distance)
         .join_from(near, c, c.merchant_id == near.c.merchant_id)

@@ -148,3 +148,18 @@ class QuoteResultSchema(ma.Schema):
     stores = ma.fields.List(ma.fields.Nested(QuoteStoreSchema))
     partial = ma.fields.List(ma.fields.Nested(PartialStoreSchema))
     coupon = ma.fields.Nested(CouponQuoteSchema, metadata={"description": "With coupon_id only"})
+
+
+class ShelfItemSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    product_id = ma.fields.Integer(metadata={"example": 77})
+    product_title = Text(metadata={"example": "Oolong tea"})
+    code = Text(metadata={"example": "TEA-OOLONG-100G"})
+    title = Text(allow_none=True, metadata={"example": "100 g tin"})
+    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    currency = Text(metadata={"example": "TWD"})
+    available = ma.fields.Integer(metadata={"example": 4})
+    reservable = Bool(metadata={"example": True})
+
+
+ShelfPageSchema = page_schema(ShelfItemSchema, "ShelfPage")

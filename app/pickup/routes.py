@@ -10,7 +10,7 @@ from app.accounts.permissions import (
     per_user_key,
     staff_required,
 )
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db, limiter
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service
@@ -71,7 +71,9 @@ class Reservations(MethodView):
             **data,
         )
         db.session.commit()
-        return reservation
+        response = prebuilt_json(reservation)  # built as a dict by the service: no schema dump
+        response.status_code = 201
+        return response
 
 
 @reservations_blp.route("/reservations/<uuid:public_id>")
@@ -96,7 +98,7 @@ class ReservationCancel(MethodView):
             session=db.session, user_id=current_user_id(), public_id=str(public_id)
         )
         db.session.commit()
-        return reservation
+        return prebuilt_json(reservation)
 
 
 @reservations_blp.route("/reservations/<uuid:public_id>/extend")

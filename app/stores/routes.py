@@ -5,14 +5,19 @@ import datetime as dt
 from flask import current_app, make_response, request
 from flask.views import MethodView
 
-from app import idempotency
-from app.accounts.permissions import StaffContext, staff_required
+from app import cache, idempotency
+from app.accounts.permissions import (
+    StaffContext,
+    current_user_id,
+    optional_login,
+    staff_required,
+)
 from app.blueprint import Blueprint, prebuilt_json
 from app.content_types import accepts
 from app.errors import Forbidden
 from app.extensions import db
 from app.pagination import decode_cursor, encode_cursor
-from app.stores import schemas, search
+from app.stores import cards, schemas, search
 from app.stores import service as stores_service
 from app.stores.csv_import import CSV, StoreImportParser
 
@@ -46,6 +51,24 @@ class NearbyStores(MethodView):
         )
 
 
+@stores_blp.route("/stores/cards")
+class StoreCards(MethodView):
+    @optional_login
+    @stores_blp.arguments(schemas.CardsArgsSchema, location="query")
+    @stores_blp.response(200, schemas.StoreCardsPageSchema)
+    def get(self, args):
+        """Map pins in one call: distance, open now, pickup, a SKU's stock, coupons, latest post."""
+        extra = {"sku_id": args.pop("sku_id"), "user_id": current_user_id(), "now": now()}
+        if args["bbox"] is not None:
+            body = cards.cards_in_bbox(
+                session=db.session, bbox=args["bbox"], limit=args["limit"], **extra
+            )
+        else:
+            del args["bbox"]
+            body = cards.cards_near(session=db.session, **args, **extra)
+        return prebuilt_json(body)
+
+
 @stores_blp.route("/stores/map")
 class StoresMap(MethodView):
     @stores_blp.arguments(schemas.MapArgsSchema, location="query")
@@ -64,9 +87,14 @@ class StoreDetail(MethodView):
     @stores_blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self, store_id):
         """One store with this week's hours and today's exception."""
-        response = prebuilt_json(
-            search.store_detail(session=db.session, store_id=store_id, now=now())
+        at = now()
+        detail = cache.cached(
+            "store",
+            store_id,
+            lambda: search.store_detail(session=db.session, store_id=store_id, now=at),
+            fresh_for=lambda body: search.detail_fresh_for(body, at),
         )
+        response = prebuilt_json(detail)
         response.add_etag()
         return response.make_conditional(request)
 

@@ -315,3 +315,85 @@ class FeatureCollectionSchema(ma.Schema):
     type = Text(metadata={"example": "FeatureCollection"})
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
     truncated = Bool(metadata={"example": False})
+
+
+class CardsArgsSchema(PageArgsSchema):
+    """Store cards around a point (lat, lng, radius_m) or in a box (bbox): one of the two."""
+
+    lat = lat_field(load_default=None)
+    lng = lng_field(load_default=None)
+    radius_m = radius_field()
+    bbox = BBoxField(load_default=None, metadata={"example": "121.50,25.02,121.58,25.06"})
+    sku_id = ma.fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"example": 17, "description": "Also show this SKU's stock at each store."},
+    )
+
+    @validates_schema
+    def _one_form(self, data, **kwargs):
+        point = data.get("lat") is not None, data.get("lng") is not None
+        if data.get("bbox") is not None:
+            if any(point):
+                raise ValidationError("Give either bbox or lat/lng, not both.", "bbox")
+            if data.get("cursor") is not None:
+                raise ValidationError("The bbox form has one page (zoom in).", "cursor")
+        elif not all(point):
+            missing = "lng" if point[0] else "lat"
+            raise ValidationError("Required (or give bbox).", missing)
+
+
+class CardStockSchema(ma.Schema):
+    available = ma.fields.Integer(metadata={"example": 3, "description": "Units on the shelf"})
+    reservable = Bool(
+        metadata={"example": True, "description": "Shared stock at a pickup store: reservable"}
+    )
+
+
+class CardCouponSchema(ma.Schema):
+    campaign_id = ma.fields.Integer(metadata={"example": 41})
+    title = Text(metadata={"example": "NT$50 off"})
+    kind = Text(metadata={"example": "amount_off"})
+    value_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    percent_off = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    red_packet_max_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    currency = Text(metadata={"example": "TWD"})
+
+
+class CardCouponsSchema(ma.Schema):
+    claimable = ma.fields.Integer(
+        metadata={"example": 2, "description": "Campaigns claimable here"}
+    )
+    best = ma.fields.Nested(
+        CardCouponSchema,
+        allow_none=True,
+        metadata={"description": "The most money off (then the highest percentage)"},
+    )
+
+
+class CardPostSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 7})
+    title = Text(allow_none=True, metadata={"example": "New autumn blends"})
+    kind = Text(metadata={"example": "article"})
+    published_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00+00:00"})
+
+
+class StoreCardSchema(NearbyStoreSchema):
+    distance_m = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "example": 312,
+            "description": "Geodesic metres from lat/lng; null in the bbox form",
+        },
+    )
+    stock = ma.fields.Nested(
+        CardStockSchema, allow_none=True, metadata={"description": "With sku_id only"}
+    )
+    coupons = ma.fields.Nested(CardCouponsSchema)
+    latest_post = ma.fields.Nested(CardPostSchema, allow_none=True)
+
+
+class StoreCardsPageSchema(page_schema(StoreCardSchema, "StoreCardsPage")):
+    truncated = Bool(
+        metadata={"example": False, "description": "bbox form: more stores than `limit`"}
+    )

@@ -87,6 +87,23 @@ ORDER BY b.id
 """
 BOX = "s.location::geometry && ST_MakeEnvelope(:x{i}, :y1, :x{j}, :y2, 4326)"
 
+# The map's box as nearby-style items (store cards): the same columns as NEARBY's rows.
+BOX_ITEMS = """
+SELECT b.id, b.name, b.merchant_id, m.name AS merchant_name, b.address, b.lat, b.lng,
+       st.open_now, st.next_change, b.timezone, b.pickup_enabled
+FROM (
+  SELECT s.id, s.name, s.merchant_id, s.address, s.open_minutes, s.timezone, s.pickup_enabled,
+         ST_X(s.location::geometry) AS lng, ST_Y(s.location::geometry) AS lat
+  FROM stores AS s
+  WHERE s.is_active AND ({boxes})
+  ORDER BY s.id
+  LIMIT :limit
+) AS b
+JOIN merchants AS m ON m.id = b.merchant_id
+CROSS JOIN LATERAL store_open_state(b.id, b.open_minutes, b.timezone, :now) AS st
+ORDER BY b.id
+"""
+
 FILTERS = {
     "open_now": (
         " AND EXISTS (SELECT FROM store_open_state(s.id, s.open_minutes, s.timezone, :now) AS o"
@@ -107,12 +124,39 @@ def _nearby_sql(filter_keys: tuple[str, ...]) -> text:
     )
 
 
+def _boxes(crosses_antimeridian: bool) -> str:
+    if crosses_antimeridian:
+        return f"{BOX.format(i=1, j=3)} OR {BOX.format(i=4, j=2)}"
+    return BOX.format(i=1, j=2)
+
+
 @cache
 def _map_sql(filter_keys: tuple[str, ...], crosses_antimeridian: bool) -> text:
-    boxes = BOX.format(i=1, j=2)
-    if crosses_antimeridian:
-        boxes = f"{BOX.format(i=1, j=3)} OR {BOX.format(i=4, j=2)}"
-    return text(MAP.format(boxes=boxes, filters="".join(FILTERS[key] for key in filter_keys)))
+    filters = "".join(FILTERS[key] for key in filter_keys)
+    return text(MAP.format(boxes=_boxes(crosses_antimeridian), filters=filters))
+
+
+@cache
+def _box_items_sql(crosses_antimeridian: bool) -> text:
+    return text(BOX_ITEMS.format(boxes=_boxes(crosses_antimeridian)))
+
+
+def _box_params(bbox: tuple[float, float, float, float]) -> tuple[dict, bool]:
+    min_lng, min_lat, max_lng, max_lat = bbox
+    params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
+    return {**params, "y2": max_lat}, min_lng > max_lng
+
+
+def store_items_in_bbox(
+    *, session: Session, bbox: tuple[float, float, float, float], limit: int, now: dt.datetime
+) -> tuple[list[dict], bool]:
+    """Active stores in a lng/lat box as nearby-style items (by id, at most `limit`), and
+    whether there were more."""
+    params, crosses = _box_params(bbox)
+    rows = prepared.fetch(
+        session, _box_items_sql(crosses), {**params, "limit": limit + 1, "now": now}
+    )
+    return [_store_item(row) for row in rows[:limit]], len(rows) > limit
 
 
 def _active(filters: dict) -> dict:
@@ -200,15 +244,23 @@ def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
     }
 
 
+def detail_fresh_for(detail: dict, now: dt.datetime) -> float:
+    """Seconds a store detail built at `now` stays true: until the store next opens or closes,
+    or its local day (and so today's exception) ends."""
+    local = now.astimezone(ZoneInfo(detail["timezone"]))
+    until = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if detail["next_change_at"]:
+        until = min(until, dt.datetime.fromisoformat(detail["next_change_at"]))
+    return (until - now).total_seconds()
+
+
 def stores_in_bbox(
     *, session: Session, bbox: tuple[float, float, float, float], filters: dict, now: dt.datetime
 ) -> dict:
     """A GeoJSON FeatureCollection of active stores in a lng/lat box (at most 500)."""
     filters = _active(filters)
-    min_lng, min_lat, max_lng, max_lat = bbox
-    crosses = min_lng > max_lng
-    params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
-    params.update(y2=max_lat, limit=MAP_LIMIT + 1, now=now, **filters)
+    params, crosses = _box_params(bbox)
+    params.update(limit=MAP_LIMIT + 1, now=now, **filters)
     rows = prepared.fetch(session, _map_sql(tuple(sorted(filters)), crosses), params)
     features = [
         {
