@@ -7,8 +7,10 @@ from flask import Flask, send_from_directory
 
 from app import cache
 from app.accounts.permissions import register_jwt_problems
+from app.blueprint import register_converters
 from app.config import Config
-from app.content_types import require_accepted_body
+from app.content_types import require_accepted_body, require_short_request_line
+from app.contract import document_problems
 from app.errors import register_error_handlers
 from app.extensions import api, db, jwt, limiter, migrate
 from app.http_headers import register_http_headers
@@ -32,6 +34,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_client_address(app)
     register_extensions(app)
     register_blueprints(app)
+    document_problems(api.spec)
     route_reads(app)
     register_error_handlers(app)
     register_commands(app)
@@ -51,7 +54,9 @@ def register_extensions(app: Flask) -> None:
     # request: ~0.2 ms of each nearby call (cProfile, docs/PERFORMANCE.md).
     app.before_request_funcs[None].remove(limiter._check_request_limit)
     api.init_app(app, spec_kwargs={"info": {"description": __doc__}})
+    register_converters(app, api)
     api.spec.components.security_scheme("bearerAuth", BEARER["bearerAuth"])
+    app.before_request(require_short_request_line)
     app.before_request(require_accepted_body)
     app.add_url_rule("/docs/static/<path:filename>", "swagger_static", _swagger_static)
 

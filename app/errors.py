@@ -4,12 +4,14 @@ import logging
 import time
 import traceback
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 
 import marshmallow as ma
 import psycopg2
 import sqlalchemy.exc
 from flask import Flask, current_app, g, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException
 
 from app import i18n
@@ -58,8 +60,12 @@ class Invalid(ApiError):
         super().__init__(f"{field}: {message}", errors={field: [message]}, **extra)
 
 
-class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only)."""
+class ProblemSchema(ma.Schema):  # plain strings: a problem echoes what the client sent
+    """RFC 9457 problem details (documentation only); a problem may carry extension members
+    (e.g. `sku_ids` of the SKUs not found)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(metadata={"example": "validation_error"})
     title = ma.fields.String(metadata={"example": "Validation failed"})
@@ -120,10 +126,23 @@ class ProblemApi(Api):
     """flask-smorest Api whose error bodies are problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all "default" response: each operation lists the errors it can answer
+    # (app/contract.py), so a client knows them all and an undeclared status is a bug.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """The named error responses (NOT_FOUND, …) as problem+json, lazily registered."""
+        for status in HTTPStatus:
+            if status >= 400:
+                response = {"description": status.phrase, "schema": self.ERROR_SCHEMA}
+                prepare_response(response, self.spec, PROBLEM)
+                self.spec.components.response(status.name, response, lazy=True)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
-        headers = dict(data.get("headers") or {})
+        # The exception's own headers (Allow on a 405, …) without its HTML content type.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        headers.update(data.get("headers") or {})
         extra = {}
         if error.code == 429:
             wait = _retry_after(error)

@@ -15,7 +15,7 @@ from app.accounts.permissions import (
 from app.blueprint import Blueprint, prebuilt_json
 from app.clock import now
 from app.content_types import accepts
-from app.errors import Forbidden, Invalid
+from app.errors import Forbidden
 from app.extensions import db
 from app.pagination import decode_cursor, encode_cursor
 from app.stores import cards, schemas, search
@@ -222,18 +222,7 @@ class AdminHoursExceptions(MethodView):
         return {"items": items}
 
 
-def _date(value: str) -> dt.date:
-    """The date in the path (YYYY-MM-DD, years 2000..2100)."""
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise Invalid("date", "Use YYYY-MM-DD.") from None
-    if not 2000 <= day.year <= 2100:
-        raise Invalid("date", "Must be within the years 2000..2100.")
-    return day
-
-
-@admin_stores_blp.route("/stores/<int:store_id>/hours-exceptions/<day>")
+@admin_stores_blp.route("/stores/<int:store_id>/hours-exceptions/<date:day>")
 class AdminHoursException(MethodView):
     @staff_required(*HOURS_EDITORS)
     @admin_stores_blp.arguments(schemas.HoursExceptionInSchema)
@@ -245,7 +234,7 @@ class AdminHoursException(MethodView):
             session=db.session,
             merchant_id=staff.merchant_id,
             store_id=store_id,
-            day=_date(day),
+            day=day,
             data=data,
         )
         db.session.commit()
@@ -257,6 +246,6 @@ class AdminHoursException(MethodView):
         """Back to the regular hours on that date."""
         staff.require_store(store_id)
         stores_service.delete_exception(
-            session=db.session, merchant_id=staff.merchant_id, store_id=store_id, day=_date(day)
+            session=db.session, merchant_id=staff.merchant_id, store_id=store_id, day=day
         )
         db.session.commit()

@@ -142,7 +142,7 @@ class FeedRewards(MethodView):
         return {"items": rewards.list_rewards(session=db.session, merchant_id=staff.merchant_id)}
 
 
-@admin_posts_blp.route("/feed-rewards/<trigger>")
+@admin_posts_blp.route("/feed-rewards/<any(follow, buyer_show):trigger>")
 class FeedReward(MethodView):
     @staff_required(*EDITORS)
     @admin_posts_blp.arguments(schemas.FeedRewardSetSchema)
