@@ -184,7 +184,7 @@ class SegmentStatsSchema(ma.Schema):
     """The claims of one segment's shoppers (membership as of now, no position)."""
 
     segment_id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Lapsed fans"})
+    name = Text(metadata={"example": "Lapsed fans"})
     claimed = ma.fields.Integer(metadata={"example": 40})
     redeemed = ma.fields.Integer(metadata={"example": 12})
     redemption_rate = ma.fields.Float(metadata={"example": 0.3})
@@ -370,7 +370,5 @@ class ShakeSchema(ma.Schema):
 
 
 class ShakeResultSchema(ma.Schema):
-    result = ma.fields.String(
-        metadata={"example": "coupon", "description": "coupon, or nothing this time"}
-    )
+    result = Text(metadata={"example": "coupon", "description": "coupon, or nothing this time"})
     coupon = ma.fields.Nested(CouponDetailSchema, allow_none=True)

@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.coupons.schemas import ID, cents
+from app.fields import Bool, Text
 from app.pagination import PageArgsSchema, page_schema
 
 REF = validate.Length(1, 64)
@@ -12,13 +13,11 @@ STAMP = {"example": "2026-12-02T09:00:00Z"}
 
 class TierSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
-    name = ma.fields.String(
-        required=True, validate=validate.Length(1, 40), metadata={"example": "Gold"}
-    )
+    name = Text(required=True, validate=validate.Length(1, 40), metadata={"example": "Gold"})
     threshold_cents = ma.fields.Integer(
         required=True, validate=validate.Range(0, 10**12), metadata={"example": 1000000}
     )
-    benefit = ma.fields.String(
+    benefit = Text(
         load_default=None, validate=validate.Length(max=500), metadata={"example": "Free delivery"}
     )
     campaign_id = ma.fields.Integer(
@@ -28,8 +27,8 @@ class TierSchema(ma.Schema):
 
 class ProgramSchema(ma.Schema):
     merchant_id = ma.fields.Integer(dump_only=True, metadata={"example": 1})
-    enabled = ma.fields.Boolean(load_default=True, metadata={"example": True})
-    currency = ma.fields.String(
+    enabled = Bool(load_default=True, metadata={"example": True})
+    currency = Text(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
     points_per_unit = ma.fields.Integer(
@@ -51,7 +50,7 @@ class ProgramSchema(ma.Schema):
 
 
 class JoinSchema(ma.Schema):
-    consent = ma.fields.Boolean(required=True, metadata={"example": True})
+    consent = Bool(required=True, metadata={"example": True})
 
 
 class PointsSchema(ma.Schema):
@@ -62,8 +61,8 @@ class PointsSchema(ma.Schema):
 class MembershipSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 7})
     merchant_id = ma.fields.Integer(metadata={"example": 1})
-    member_number = ma.fields.String(metadata={"example": "004211938277"})
-    state = ma.fields.String(metadata={"example": "active"})
+    member_number = Text(metadata={"example": "004211938277"})
+    state = Text(metadata={"example": "active"})
     joined_at = ma.fields.DateTime(metadata=STAMP)
     left_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
     points = ma.fields.Nested(PointsSchema)
@@ -78,10 +77,10 @@ MembershipPageSchema = page_schema(MembershipSchema, "MembershipPageSchema")
 
 class LedgerRowSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 91})
-    kind = ma.fields.String(metadata={"example": "earn"})
+    kind = Text(metadata={"example": "earn"})
     points = ma.fields.Integer(metadata={"example": 120})
     lot_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    receipt_ref = ma.fields.String(allow_none=True, metadata={"example": "T1-000482"})
+    receipt_ref = Text(allow_none=True, metadata={"example": "T1-000482"})
     store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
     available_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
     expires_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
@@ -92,21 +91,21 @@ LedgerPageSchema = page_schema(LedgerRowSchema, "LedgerPageSchema")
 
 
 class CodeSchema(ma.Schema):
-    code = ma.fields.String(metadata={"example": "SNM1GQ3TAMBQGEZDGNBV..."})
+    code = Text(metadata={"example": "SNM1GQ3TAMBQGEZDGNBV..."})
     expires_at = ma.fields.DateTime(metadata=STAMP)
-    qr_svg = ma.fields.String(metadata={"example": "<svg ...></svg>"})
+    qr_svg = Text(metadata={"example": "<svg ...></svg>"})
 
 
 class ResolveSchema(ma.Schema):
-    code = ma.fields.String(
+    code = Text(
         required=True, validate=validate.Length(1, 128), metadata={"example": "SNM1GQ3T..."}
     )
 
 
 class ResolvedSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 7})
-    member_number = ma.fields.String(metadata={"example": "004211938277"})
-    name = ma.fields.String(metadata={"example": "Mei"})
+    member_number = Text(metadata={"example": "004211938277"})
+    name = Text(metadata={"example": "Mei"})
     tier = ma.fields.Nested(TierSchema, allow_none=True)
     points = ma.fields.Nested(PointsSchema)
     coupons = ma.fields.List(
@@ -116,9 +115,9 @@ class ResolvedSchema(ma.Schema):
 
 
 class ReceiptSchema(ma.Schema):
-    receipt_ref = ma.fields.String(required=True, validate=REF, metadata={"example": "T1-000482"})
+    receipt_ref = Text(required=True, validate=REF, metadata={"example": "T1-000482"})
     total_cents = cents(45000, required=True)
-    currency = ma.fields.String(
+    currency = Text(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
     sku_ids = ma.fields.List(
@@ -130,11 +129,11 @@ class ReceiptSchema(ma.Schema):
 
 
 class ReceiptOutSchema(ma.Schema):
-    receipt_ref = ma.fields.String(metadata={"example": "T1-000482"})
+    receipt_ref = Text(metadata={"example": "T1-000482"})
     member_id = ma.fields.Integer(metadata={"example": 7})
     store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
     total_cents = ma.fields.Integer(metadata={"example": 45000})
-    currency = ma.fields.String(metadata={"example": "TWD"})
+    currency = Text(metadata={"example": "TWD"})
     points = ma.fields.Integer(metadata={"example": 450})
     created_at = ma.fields.DateTime(metadata=STAMP)
     refunded_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
@@ -147,19 +146,17 @@ class PointsRedeemSchema(ma.Schema):
     points = ma.fields.Integer(
         required=True, validate=validate.Range(1, 10**8), metadata={"example": 100}
     )
-    receipt_ref = ma.fields.String(required=True, validate=REF, metadata={"example": "T1-000483"})
+    receipt_ref = Text(required=True, validate=REF, metadata={"example": "T1-000483"})
 
 
 class PointsRedeemedSchema(ma.Schema):
-    receipt_ref = ma.fields.String(metadata={"example": "T1-000483"})
+    receipt_ref = Text(metadata={"example": "T1-000483"})
     points = ma.fields.Integer(metadata={"example": 100})
     balance = ma.fields.Nested(PointsSchema)
 
 
 class ServiceCountSchema(ma.Schema):
-    name = ma.fields.String(
-        required=True, validate=validate.Length(1, 60), metadata={"example": "cleaning"}
-    )
+    name = Text(required=True, validate=validate.Length(1, 60), metadata={"example": "cleaning"})
     count = ma.fields.Integer(
         required=True, validate=validate.Range(1, 100), metadata={"example": 2}
     )
@@ -167,7 +164,7 @@ class ServiceCountSchema(ma.Schema):
 
 class TemplateSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 4})
-    title = ma.fields.String(
+    title = Text(
         required=True, validate=validate.Length(1, 120), metadata={"example": "Air-con care"}
     )
     services = ma.fields.List(
@@ -182,7 +179,7 @@ class TemplateSchema(ma.Schema):
         validate=validate.Length(1, 1000),
         metadata={"example": [31]},
     )
-    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    is_active = Bool(load_default=True, metadata={"example": True})
     created_at = ma.fields.DateTime(dump_only=True, metadata=STAMP)
 
 
@@ -197,10 +194,10 @@ TemplatePageSchema = page_schema(TemplateSchema, "TemplatePageSchema")
 class CardSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 9})
     merchant_id = ma.fields.Integer(metadata={"example": 1})
-    code = ma.fields.String(metadata={"example": "ABCD-EFGH-JKLM-NPQR"})
-    title = ma.fields.String(metadata={"example": "Air-con care"})
+    code = Text(metadata={"example": "ABCD-EFGH-JKLM-NPQR"})
+    title = Text(metadata={"example": "Air-con care"})
     sku_id = ma.fields.Integer(metadata={"example": 31})
-    state = ma.fields.String(metadata={"example": "active"})
+    state = Text(metadata={"example": "active"})
     issued_at = ma.fields.DateTime(metadata=STAMP)
     expires_at = ma.fields.DateTime(metadata=STAMP)
     services = ma.fields.List(
@@ -214,7 +211,7 @@ CardPageSchema = page_schema(CardSchema, "CardPageSchema")
 
 
 class CardListArgsSchema(PageArgsSchema):
-    state = ma.fields.String(
+    state = Text(
         load_default=None,
         validate=validate.OneOf(("active", "used_up", "expired")),
         metadata={"example": "active"},
@@ -222,9 +219,7 @@ class CardListArgsSchema(PageArgsSchema):
 
 
 class UseSchema(ma.Schema):
-    code = ma.fields.String(
+    code = Text(
         required=True, validate=validate.Length(1, 20), metadata={"example": "ABCD-EFGH-JKLM-NPQR"}
     )
-    service = ma.fields.String(
-        required=True, validate=validate.Length(1, 60), metadata={"example": "cleaning"}
-    )
+    service = Text(required=True, validate=validate.Length(1, 60), metadata={"example": "cleaning"})

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.fields import Text
 from app.geo import lat_field, lng_field
 from app.pagination import page_schema
 
@@ -21,8 +22,8 @@ RULE_HELP = (
 
 
 class SegmentUpdateSchema(ma.Schema):
-    name = ma.fields.String(validate=validate.Length(1, 120), metadata={"example": "Lapsed fans"})
-    description = ma.fields.String(
+    name = Text(validate=validate.Length(1, 120), metadata={"example": "Lapsed fans"})
+    description = Text(
         allow_none=True,
         validate=validate.Length(max=2000),
         metadata={"example": "Followers who have not picked up for a month"},
@@ -31,7 +32,7 @@ class SegmentUpdateSchema(ma.Schema):
 
 
 class SegmentCreateSchema(SegmentUpdateSchema):
-    name = ma.fields.String(
+    name = Text(
         required=True, validate=validate.Length(1, 120), metadata={"example": "Lapsed fans"}
     )
     rule = ma.fields.Dict(

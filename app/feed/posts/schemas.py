@@ -206,7 +206,7 @@ class PostSegmentStatsSchema(ma.Schema):
     """The reactions of one segment's shoppers (membership as of now, no position)."""
 
     segment_id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Lapsed fans"})
+    name = Text(metadata={"example": "Lapsed fans"})
     likes = ma.fields.Integer(metadata={"example": 18})
     voters = ma.fields.Integer(metadata={"example": 9})
 
