@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import Conflict, Invalid
 from app.extensions import db
+from app.fields import Text
 
 HEADER = "Idempotency-Key"
 
@@ -58,7 +59,7 @@ class IdempotencyHeaderSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    idempotency_key = ma.fields.String(
+    idempotency_key = Text(
         data_key=HEADER,
         load_default=None,
         validate=ma.validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1..128 visible ASCII."),

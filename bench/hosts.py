@@ -180,6 +180,7 @@ def _measure(label, url, w, names, args, run_scenario, scenarios, server=None) -
     """Each scenario through `url`; with `server`, also the CPU each request cost the API's
     processes and PostgreSQL's backends (CPU time is what the capacity model scales)."""
     rows = []
+    w.api_url = url  # scenarios that prepare requests through the API (ETags) ask this front
     for name in names:
         print(f"… {label}: {name}", file=sys.stderr, flush=True)
         before = None

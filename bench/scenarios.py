@@ -249,6 +249,18 @@ def claim_requests(w: World) -> list[Req]:
     return out
 
 
+def shake_requests(w: World) -> list[Req]:
+    """Shakes by signed-in shoppers standing at a store of a merchant with open campaigns (a
+    coupon, or "nothing this time" once their limits are reached: both 200)."""
+    campaigns = _campaign_stores(w, 200)
+    out = []
+    for i in range(2000):
+        _, _, lat, lng = campaigns[i % len(campaigns)]
+        body = {"lat": round(lat, 6), "lng": round(lng, 6), "accuracy_m": 20}
+        out.append(Req("POST", "/v1/shake", body, token=w.tokens[i % len(w.tokens)]))
+    return out
+
+
 def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
     """The reserve (and cancel) transactions as raw SQL, for pgbench (bench/writes.py)."""
 
@@ -315,6 +327,7 @@ SCENARIOS: dict[str, Scenario] = {
             "coupons_nearby", coupons_nearby_requests, sql=captured_sql(coupons_nearby_requests)
         ),
         Scenario("claim", claim_requests, ok_statuses=frozenset({201, 409})),
+        Scenario("shake", shake_requests),
         Scenario("store_cards", store_cards_requests, sql=captured_sql(store_cards_requests)),
     ]
 }

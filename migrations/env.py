@@ -15,8 +15,10 @@ import app.feed.reading.models  # noqa: F401
 import app.feed.shows.models  # noqa: F401
 import app.idempotency  # noqa: F401
 import app.inventory.models  # noqa: F401
+import app.members.models  # noqa: F401
 import app.notifications.models  # noqa: F401
 import app.pickup.models  # noqa: F401
+import app.segments.models  # noqa: F401
 import app.stores.models  # noqa: F401
 
 # this is the Alembic Config object, which provides

@@ -48,6 +48,7 @@ class CouponCampaign(db.Model):
         CheckConstraint("claim_starts_at < claim_ends_at", name="claim_window"),
         CheckConstraint("(valid_to IS NULL) <> (valid_days_after_claim IS NULL)", name="validity"),
         CheckConstraint("percent_off IS NULL OR percent_off BETWEEN 1 AND 100", name="percent_off"),
+        CheckConstraint("shake_weight BETWEEN 0 AND 1000", name="shake_weight"),
         Index("ix_coupon_campaigns_merchant_id_id", "merchant_id", "id"),
     )
 
@@ -81,6 +82,10 @@ class CouponCampaign(db.Model):
     sku_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     geofence_radius_m: Mapped[int | None] = mapped_column(Integer)
     daily_quota_per_store: Mapped[int | None] = mapped_column(Integer)
+    # Only shoppers in one of these segments see and claim it (empty: everyone).
+    segment_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
+    # How likely a shake picks this campaign against the others claimable there (0: never).
+    shake_weight: Mapped[int] = mapped_column(Integer, server_default="1")
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())

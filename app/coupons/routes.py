@@ -12,7 +12,7 @@ from app.accounts.permissions import (
     staff_required,
 )
 from app.blueprint import Blueprint, prebuilt_json
-from app.coupons import claims, redemption, schemas
+from app.coupons import claims, redemption, schemas, shake
 from app.coupons import service as coupons_service
 from app.extensions import db, limiter
 
@@ -125,6 +125,32 @@ class Claim(MethodView):
         )
         db.session.commit()
         return _answer(outcome)
+
+
+def _shake_limit_per_user() -> str:
+    return current_app.config.get("SHAKE_RATE_LIMIT", "1 per 5 seconds;100 per day")
+
+
+def _shake_limit_per_ip() -> str:
+    return current_app.config.get("SHAKE_IP_RATE_LIMIT", "120/minute")
+
+
+@coupons_blp.route("/shake")
+class Shake(MethodView):
+    decorators = [
+        limiter.limit(_shake_limit_per_ip),
+        limiter.limit(_shake_limit_per_user, key_func=per_user_key("shake")),
+    ]
+
+    @login_required
+    @coupons_blp.arguments(schemas.ShakeSchema)
+    @coupons_blp.response(200, schemas.ShakeResultSchema)
+    @coupons_blp.alt_response(429, description="Shaken too often: Retry-After and try_again_at")
+    def post(self, data):
+        """Shake near stores: one coupon claimable here, drawn by weight, or nothing this time."""
+        result = shake.shake(session=db.session, user_id=current_user_id(), **data)
+        db.session.commit()
+        return result
 
 
 @coupons_blp.route("/wallet/coupons")

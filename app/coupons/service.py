@@ -19,15 +19,16 @@ from app.coupons.models import (
 from app.errors import Conflict, Invalid, NotFound
 from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor, page_by_id
+from app.segments import service as segments_service
 from app.stores.models import Store
 
 # Fields a merchant may still change once shoppers hold coupons, and those that may only grow:
 # everything else (kind, value, scope, fence...) is part of what the shopper was promised.
 SAFE_AFTER_CLAIMS = frozenset(
     {"title", "description", "total_qty", "per_user_limit", "claim_ends_at", "valid_to"}
-    | {"budget_cents", "daily_quota_per_store"}
+    | {"budget_cents", "daily_quota_per_store", "segment_ids", "shake_weight"}
 )
-ONLY_UP = frozenset(SAFE_AFTER_CLAIMS - {"title", "description"})
+ONLY_UP = frozenset(SAFE_AFTER_CLAIMS - {"title", "description", "segment_ids", "shake_weight"})
 KIND_FIELDS = {
     "amount_off": ("value_cents",),
     "percent_off": ("percent_off",),
@@ -87,6 +88,13 @@ def check_campaign(*, session: Session, merchant_id: int, values: dict) -> None:
     _check_kind(values)
     _check_windows(values)
     _check_scope(session, merchant_id, values)
+    if values.get("segment_ids"):
+        values["segment_ids"] = segments_service.check_targets(
+            session=session,
+            merchant_id=merchant_id,
+            segment_ids=values["segment_ids"],
+            field="segment_ids",
+        )
 
 
 def create_campaign(*, session: Session, merchant_id: int, data: dict) -> CouponCampaign:
@@ -224,7 +232,25 @@ def campaign_stats(*, session: Session, merchant_id: int, campaign_id: int) -> d
         "budget_cents": campaign.budget_cents,
         "spent_cents": campaign.spent_cents,
         "per_store": _per_store(session, campaign_id),
+        "by_segment": _by_segment(session, merchant_id, campaign_id),
     }
+
+
+def _by_segment(session: Session, merchant_id: int, campaign_id: int) -> list[dict]:
+    """Claimed and redeemed by the shoppers of each of the merchant's segments (as of now)."""
+    held = select(Coupon.user_id, Coupon.state).where(Coupon.campaign_id == campaign_id).subquery()
+    rows = segments_service.split_by_segment(
+        session=session,
+        merchant_id=merchant_id,
+        rows=held,
+        user_column=held.c.user_id,
+        counts={"claimed": func.count(), "redeemed": func.count().filter(held.c.state == "used")},
+    )
+    for row in rows:
+        row["redemption_rate"] = (
+            round(row["redeemed"] / row["claimed"], 4) if row["claimed"] else 0.0
+        )
+    return rows
 
 
 def _per_store(session: Session, campaign_id: int) -> list[dict]:
@@ -257,19 +283,9 @@ def my_claims(*, session: Session, campaign_id: int, user_id: int) -> int:
     return session.scalar(select(claims_held(campaign_id, user_id))) or 0
 
 
-def campaigns_near(
-    *,
-    session: Session,
-    lat: float,
-    lng: float,
-    radius_m: int,
-    accuracy_m: int,
-    user_id: int | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[dict], str | None]:
-    """Campaigns claimable here and now, nearest qualifying store first."""
-    here = func.ST_GeogFromText(point_ewkt(lat, lng))
+def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, user_id):
+    """SQL subquery: each campaign claimable at `here` by the user (window, stock, scope, fence,
+    the store's quota, their limit, its segments) with its nearest qualifying store."""
     near = (
         select(Store.id, Store.merchant_id, Store.name, Store.location, Store.timezone)
         .where(Store.is_active, func.ST_DWithin(Store.location, here, radius_m))
@@ -285,16 +301,35 @@ def campaigns_near(
         in_store_scope(near.c.id),
         func.coalesce(func.ST_DWithin(near.c.location, here, reach), True),
         store_quota_left(near.c.id, near.c.timezone),
+        segments_service.targets_viewer(c.segment_ids, user_id, here),
     ]
     if user_id is not None:
         conditions.append(func.coalesce(claims_held(c.id, user_id), 0) < c.per_user_limit)
-    best = (
+    return (
         select(c.id.label("campaign_id"), near.c.id.label("store_id"), near.c.name, distance)
         .join_from(near, c, c.merchant_id == near.c.merchant_id)
         .where(*conditions)
         .ext(distinct_on(c.id))
         .order_by(c.id, distance)
         .subquery()
+    )
+
+
+def campaigns_near(
+    *,
+    session: Session,
+    lat: float,
+    lng: float,
+    radius_m: int,
+    accuracy_m: int,
+    user_id: int | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict], str | None]:
+    """Campaigns claimable here and now, nearest qualifying store first."""
+    here = func.ST_GeogFromText(point_ewkt(lat, lng))
+    best = claimable_near(
+        session=session, here=here, radius_m=radius_m, accuracy_m=accuracy_m, user_id=user_id
     )
     query = select(CouponCampaign, best.c.store_id, best.c.name, best.c.distance).join(
         best, best.c.campaign_id == CouponCampaign.id

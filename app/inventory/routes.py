@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from app import rate_limits
 from app.accounts.permissions import current_user_id, optional_login, staff_required
 from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
@@ -21,6 +22,8 @@ STOCKISTS = ("owner", "operator", "store_manager")
 
 @stock_blp.route("/stores/<int:store_id>/stock")
 class StoreShelf(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stock_blp.arguments(PageArgsSchema, location="query")
     @stock_blp.response(200, schemas.ShelfPageSchema)
     def get(self, args, store_id):
@@ -31,6 +34,8 @@ class StoreShelf(MethodView):
 
 @stock_blp.route("/skus/<int:sku_id>/nearby")
 class SkuNearby(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stock_blp.arguments(schemas.SkuNearbyArgsSchema, location="query")
     @stock_blp.response(200, schemas.SkuNearbyPageSchema)
     def get(self, args, sku_id):

@@ -3,6 +3,7 @@
 from flask import current_app
 from flask.views import MethodView
 
+from app import rate_limits
 from app.accounts.permissions import (
     StaffContext,
     current_user_id,
@@ -235,6 +236,8 @@ class StoreReservationCollect(MethodView):
 
 @admin_reservations_blp.route("/stores/<int:store_id>/reservations/<uuid:public_id>/pickup")
 class StoreReservationPickup(MethodView):
+    decorators = [rate_limits.wrong_pickup_codes]
+
     @staff_required(*HANDLERS)
     @admin_reservations_blp.arguments(schemas.PickupSchema)
     @admin_reservations_blp.response(200, schemas.StaffReservationSchema)

@@ -21,6 +21,7 @@ from app.catalog import service as catalog_service
 from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
 from app.inventory import service as inventory_service
+from app.members import service as members_service
 from app.pagination import page_by_id
 from app.pickup import reserving
 from app.pickup.models import ACTIVE_STATES, Reservation
@@ -261,6 +262,7 @@ def close(
             store_id=reservation.store_id,
             staff_user_id=by,
         )
+        members_service.on_pickup(session=session, reservation=reservation)
     else:
         coupon_holds.release_held_coupons(session=session, reservation_ids=[reservation.id])
 

@@ -2,14 +2,14 @@
 
 import hashlib
 
-from flask import send_file
+from flask import request, send_file
 from flask.views import MethodView
 
-from app import idempotency
+from app import idempotency, rate_limits
 from app.accounts.permissions import current_user_id, login_required
 from app.blueprint import Blueprint
 from app.content_types import accepts, limit_body
-from app.errors import NotFound
+from app.errors import Invalid, NotFound
 from app.extensions import db
 from app.feed.media import schemas
 from app.feed.media import service as media
@@ -20,6 +20,8 @@ ONE_YEAR = 365 * 24 * 3600
 
 @media_blp.route("/media")
 class MediaUpload(MethodView):
+    decorators = [rate_limits.uploads]
+
     @accepts("multipart/form-data")
     @login_required
     @limit_body("MEDIA_MAX_BYTES")
@@ -32,6 +34,8 @@ class MediaUpload(MethodView):
     )
     def post(self, files, headers):
         """Upload an image: verified, stripped of EXIF (GPS too), re-encoded, thumbnailed."""
+        if request.form:  # the upload is its one `file` part: any other part is a mistake
+            raise Invalid(next(iter(request.form)), "Unknown field.")
         data = files["file"].read()
         outcome = idempotency.run_once(
             session=db.session,

@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from app.fields import Text
+
 
 class UploadSchema(ma.Schema):
     file = ma.fields.Raw(
@@ -12,8 +14,8 @@ class UploadSchema(ma.Schema):
 
 class MediaSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 41})
-    url = ma.fields.String(metadata={"example": "/v1/media/files/3f/3fa2….jpg"})
-    thumb_url = ma.fields.String(metadata={"example": "/v1/media/files/3f/3fa2…-thumb.webp"})
-    content_type = ma.fields.String(metadata={"example": "image/jpeg"})
+    url = Text(metadata={"example": "/v1/media/files/3f/3fa2….jpg"})
+    thumb_url = Text(metadata={"example": "/v1/media/files/3f/3fa2…-thumb.webp"})
+    content_type = Text(metadata={"example": "image/jpeg"})
     width = ma.fields.Integer(metadata={"example": 1600})
     height = ma.fields.Integer(metadata={"example": 1200})

@@ -72,6 +72,8 @@ class Post(db.Model):
         ForeignKey("stores.id", ondelete="SET NULL"), index=True
     )
     cities: Mapped[list[str]] = mapped_column(ARRAY(String(80)), server_default="{}")
+    # ...and only to shoppers in one of these segments (empty: no segment restriction).
+    segment_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
     poll_max_choices: Mapped[int] = mapped_column(SmallInteger, server_default="1")
     poll_closes_at: Mapped[datetime | None]
     poll_hide_results: Mapped[bool] = mapped_column(Boolean, server_default="false")

@@ -150,6 +150,7 @@ def _admin_fields(post: Post, at: datetime) -> dict:
         "publish_at": post.publish_at,
         "hidden_reason": post.hidden_reason,
         "reward_campaign_id": post.reward_campaign_id,
+        "segment_ids": post.segment_ids,
         "created_at": post.created_at,
         "updated_at": post.updated_at,
     }

@@ -6,7 +6,7 @@ from app import idempotency
 from app.accounts.permissions import staff_required
 from app.blueprint import Blueprint
 from app.extensions import db
-from app.feed.posts import presentation, rewards, schemas
+from app.feed.posts import presentation, rewards, schemas, stats
 from app.feed.posts import service as feed_service
 
 admin_posts_blp = Blueprint(
@@ -92,6 +92,15 @@ class AdminPost(MethodView):
         db.session.commit()
 
 
+@admin_posts_blp.route("/posts/<int:post_id>/stats")
+class PostStats(MethodView):
+    @staff_required(*EDITORS)
+    @admin_posts_blp.response(200, schemas.PostStatsSchema)
+    def get(self, post_id, staff):
+        """Likes and voters of a post, in all and by segment."""
+        return stats.post_stats(session=db.session, merchant_id=staff.merchant_id, post_id=post_id)
+
+
 @admin_posts_blp.route("/posts/<int:post_id>/publish")
 class PublishPost(MethodView):
     @staff_required(*EDITORS)
@@ -133,7 +142,7 @@ class FeedRewards(MethodView):
         return {"items": rewards.list_rewards(session=db.session, merchant_id=staff.merchant_id)}
 
 
-@admin_posts_blp.route("/feed-rewards/<trigger>")
+@admin_posts_blp.route("/feed-rewards/<any(follow, buyer_show):trigger>")
 class FeedReward(MethodView):
     @staff_required(*EDITORS)
     @admin_posts_blp.arguments(schemas.FeedRewardSetSchema)

@@ -17,6 +17,7 @@ from app.feed.media import service as media_service
 from app.feed.posts import rewards
 from app.feed.posts.models import PollOption, Post
 from app.pagination import page_by_id
+from app.segments import service as segments_service
 from app.stores.models import Store
 
 CONTENT_FIELDS = ("title", "body", "image_ids", "video_url", "cover_id", "sku_ids")
@@ -33,6 +34,7 @@ NEW_POST = {
     "image_ids": [],
     "sku_ids": [],
     "cities": [],
+    "segment_ids": [],
     "options": [],
     "poll_max_choices": 1,
     "poll_hide_results": False,
@@ -107,6 +109,13 @@ def _check_references(session: Session, merchant_id: int, data: dict) -> None:
             merchant_id=merchant_id,
             campaign_id=data["reward_campaign_id"],
             field="reward_campaign_id",
+        )
+    if data.get("segment_ids"):
+        data["segment_ids"] = segments_service.check_targets(
+            session=session,
+            merchant_id=merchant_id,
+            segment_ids=data["segment_ids"],
+            field="segment_ids",
         )
     if "cities" in data:
         # Stored lowercased: a shopper's city matches whatever the case the merchant typed.
@@ -226,9 +235,17 @@ def live_condition(at: datetime):
     return (Post.state == "published") & (Post.publish_at <= at)
 
 
-def get_live_post(*, session: Session, post_id: int, lock: bool = False) -> Post:
-    """A post readers may see; drafts, scheduled and hidden posts are 404."""
-    query = select(Post).where(Post.id == post_id, live_condition(now()))
+def visible_to(viewer_id: int | None, point=None):
+    """SQL: the post targets no segment, or the reader is in one of its segments (at `point`)."""
+    return segments_service.targets_viewer(Post.segment_ids, viewer_id, point)
+
+
+def get_live_post(
+    *, session: Session, post_id: int, viewer_id: int | None, lock: bool = False
+) -> Post:
+    """A post this reader may see; drafts, scheduled, hidden posts and posts of segments the
+    reader is not in are 404."""
+    query = select(Post).where(Post.id == post_id, live_condition(now()), visible_to(viewer_id))
     post = session.scalar(query.with_for_update() if lock else query)
     if post is None:
         raise NotFound("Post not found.", type="feed.post_not_found")

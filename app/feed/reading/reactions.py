@@ -47,7 +47,7 @@ def _bump_likes(session: Session, post_id: int, step: int) -> int:
 
 def like_post(*, session: Session, user_id: int, post_id: int) -> dict:
     """Like a live post; liking twice changes nothing."""
-    post = get_live_post(session=session, post_id=post_id)
+    post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
     inserted = insert_once(session, Like, post_id=post_id, user_id=user_id)
     count = _bump_likes(session, post_id, 1) if inserted else post.like_count
     return {"post_id": post_id, "liked": True, "like_count": count}
@@ -55,7 +55,7 @@ def like_post(*, session: Session, user_id: int, post_id: int) -> dict:
 
 def unlike_post(*, session: Session, user_id: int, post_id: int) -> dict:
     """Take a like back; unliking twice changes nothing."""
-    post = get_live_post(session=session, post_id=post_id)
+    post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
     deleted = delete_once(session, Like, post_id=post_id, user_id=user_id)
     count = _bump_likes(session, post_id, -1) if deleted else post.like_count
     return {"post_id": post_id, "liked": False, "like_count": count}
@@ -77,7 +77,7 @@ def _check_ballot(post: Post, option_ids: list[int], at: datetime) -> list[int]:
 
 def vote(*, session: Session, user_id: int, post_id: int, option_ids: list[int]) -> dict:
     """Cast my one ballot in a live, open poll; the answer is the poll as I now see it."""
-    post = get_live_post(session=session, post_id=post_id)
+    post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
     chosen = _check_ballot(post, option_ids, now())
     if not insert_once(session, PollVote, post_id=post_id, user_id=user_id, option_ids=chosen):
         raise Conflict("You have voted in this poll; votes are final.", type="feed.already_voted")

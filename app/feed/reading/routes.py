@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 
+from app import rate_limits
 from app.accounts.permissions import current_user_id, login_required, optional_login
 from app.blueprint import Blueprint
 from app.extensions import db
@@ -17,6 +18,8 @@ feed_blp = Blueprint(
 
 @feed_blp.route("/feed")
 class Feed(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @optional_login
     @feed_blp.arguments(schemas.FeedArgsSchema, location="query")
     @feed_blp.response(200, schemas.FeedPageSchema)

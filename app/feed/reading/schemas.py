@@ -5,12 +5,13 @@ from marshmallow import validate
 
 from app.feed.posts.schemas import ID, PostSchema, RewardSchema
 from app.feed.shows.schemas import ShowSchema
+from app.fields import Bool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 
 
 class FeedItemSchema(PostSchema):
-    type = ma.fields.String(metadata={"example": "post", "description": "post or buyer_show"})
+    type = Text(metadata={"example": "post", "description": "post or buyer_show"})
     buyer_show = ma.fields.Nested(ShowSchema, metadata={"description": "On buyer_show items"})
 
 
@@ -21,7 +22,7 @@ class FeedArgsSchema(PageArgsSchema):
     lat = lat_field(load_default=None)
     lng = lng_field(load_default=None)
     radius = radius_field(5000)
-    sort = ma.fields.String(
+    sort = Text(
         load_default="latest",
         validate=validate.OneOf(("latest", "hot")),
         metadata={"example": "hot"},
@@ -38,7 +39,7 @@ class FeedArgsSchema(PageArgsSchema):
 
 class LikeSchema(ma.Schema):
     post_id = ma.fields.Integer(metadata={"example": 101})
-    liked = ma.fields.Boolean(metadata={"example": True})
+    liked = Bool(metadata={"example": True})
     like_count = ma.fields.Integer(metadata={"example": 13})
 
 
@@ -53,7 +54,7 @@ class VoteSchema(ma.Schema):
 
 class FollowSchema(ma.Schema):
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    following = ma.fields.Boolean(metadata={"example": True})
+    following = Bool(metadata={"example": True})
     follower_count = ma.fields.Integer(metadata={"example": 1200})
     reward = ma.fields.Nested(
         RewardSchema, allow_none=True, metadata={"description": "Only when this call followed"}
@@ -62,7 +63,7 @@ class FollowSchema(ma.Schema):
 
 class FollowedMerchantSchema(ma.Schema):
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
+    name = Text(metadata={"example": "Leaf & Bean"})
     follower_count = ma.fields.Integer(metadata={"example": 1200})
     followed_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 

@@ -37,7 +37,7 @@ from app.accounts.models import Merchant
 from app.errors import NotFound
 from app.feed.posts.models import Post
 from app.feed.posts.presentation import describe_posts
-from app.feed.posts.service import get_live_post, live_condition, now
+from app.feed.posts.service import get_live_post, live_condition, now, visible_to
 from app.feed.reading.models import Follow
 from app.feed.shows import service as buyer_shows
 from app.feed.shows.models import BuyerShow
@@ -45,7 +45,6 @@ from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor
 from app.stores.models import Store
 
-CITY_RADIUS_M = 20_000
 HOT_WINDOW = timedelta(days=14)
 HOT_GRAVITY = 1.5
 HOT_DISTANCE_M = 1000.0
@@ -57,12 +56,8 @@ def _point(lat: float | None, lng: float | None):
 
 def city_near(*, session: Session, point) -> str | None:
     """The reader's city: that of the nearest active store within 20 km (lowercased)."""
-    return session.scalar(
-        select(func.lower(Store.city))
-        .where(Store.is_active, func.ST_DWithin(Store.location, point, CITY_RADIUS_M))
-        .order_by(Store.location.op("<->")(point))
-        .limit(1)
-    )
+    # The same function decides the segments' city rule (migration 0011).
+    return session.scalar(select(func.city_at(point)))
 
 
 def _audience(viewer_id: int | None, point, radius_m: int, city: str | None):
@@ -173,7 +168,11 @@ def feed(
     query = (
         select(Post, distance.label("distance_m"))
         .outerjoin(Store, Store.id == Post.store_id)
-        .where(live_condition(at), _audience(viewer_id, point, radius_m, city))
+        .where(
+            live_condition(at),
+            _audience(viewer_id, point, radius_m, city),
+            visible_to(viewer_id, point),
+        )
         .options(selectinload(Post.options))
     )
     order = _hot_order if sort == "hot" else _latest_order
@@ -231,7 +230,7 @@ def merchant_posts(
         raise NotFound("Merchant not found.", type="accounts.merchant_not_found")
     query = (
         select(Post)
-        .where(Post.merchant_id == merchant_id, live_condition(now()))
+        .where(Post.merchant_id == merchant_id, live_condition(now()), visible_to(viewer_id))
         .options(selectinload(Post.options))
         .order_by(Post.publish_at.desc(), Post.id.desc())
     )
@@ -249,5 +248,5 @@ def merchant_posts(
 
 def post_view(*, session: Session, post_id: int, viewer_id: int | None) -> dict:
     """One live post as its reader sees it."""
-    post = get_live_post(session=session, post_id=post_id)
+    post = get_live_post(session=session, post_id=post_id, viewer_id=viewer_id)
     return describe_posts(session=session, posts=[post], viewer_id=viewer_id)[0]

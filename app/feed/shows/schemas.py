@@ -6,13 +6,14 @@ from marshmallow import validate
 from app.feed.media.schemas import MediaSchema
 from app.feed.posts.schemas import ID, RewardSchema
 from app.feed.shows.models import SHOW_STATES
+from app.fields import Bool, Text
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
 
 class ShowAuthorSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 7})
-    display_name = ma.fields.String(metadata={"example": "Mei"})
+    display_name = Text(metadata={"example": "Mei"})
 
 
 class ShowSchema(ma.Schema):
@@ -20,17 +21,17 @@ class ShowSchema(ma.Schema):
     author = ma.fields.Nested(ShowAuthorSchema)
     merchant_id = ma.fields.Integer(metadata={"example": 3})
     sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
-    body = ma.fields.String(metadata={"example": "Smells like spring."})
+    body = Text(metadata={"example": "Smells like spring."})
     images = ma.fields.List(ma.fields.Nested(MediaSchema))
     rating = ma.fields.Integer(allow_none=True, metadata={"example": 5})
-    verified = ma.fields.Boolean(metadata={"example": True})
-    state = ma.fields.String(metadata={"example": "approved"})
-    reject_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    verified = Bool(metadata={"example": True})
+    state = Text(metadata={"example": "approved"})
+    reject_reason = Text(allow_none=True, metadata={"example": None})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
 class ShowCreateSchema(ma.Schema):
-    body = ma.fields.String(
+    body = Text(
         required=True,
         validate=validate.Length(1, 2000),
         metadata={"example": "Smells like spring; brewed it three times."},
@@ -66,23 +67,23 @@ AdminShowPageSchema = page_schema(AdminShowSchema, "AdminShowPageSchema")
 
 
 class AdminShowArgsSchema(PageArgsSchema):
-    state = ma.fields.String(
+    state = Text(
         load_default=None, validate=validate.OneOf(SHOW_STATES), metadata={"example": "pending"}
     )
 
 
 class RejectSchema(ma.Schema):
-    reason = ma.fields.String(
+    reason = Text(
         required=True, validate=validate.Length(1, 500), metadata={"example": "Not our product"}
     )
 
 
 class ReportSchema(ma.Schema):
-    reason = ma.fields.String(
+    reason = Text(
         load_default=None, validate=validate.Length(max=500), metadata={"example": "Spam"}
     )
 
 
 class ReportedSchema(ma.Schema):
     show_id = ma.fields.Integer(metadata={"example": 55})
-    reported = ma.fields.Boolean(metadata={"example": True})
+    reported = Bool(metadata={"example": True})
