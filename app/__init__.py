@@ -51,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_blp, auth_blp
     from app.catalog.routes import admin_catalog_blp, catalog_blp
     from app.coupons.routes import admin_coupons_blp, coupons_blp
+    from app.events.routes import admin_events_blp
     from app.feed.admin_routes import admin_posts_blp
     from app.feed.routes import feed_blp, media_blp
     from app.feed.show_routes import admin_shows_blp, shows_blp
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (feed_blp, admin_posts_blp, media_blp, shows_blp, admin_shows_blp):
         api.register_blueprint(blp)
+    api.register_blueprint(admin_events_blp)
 
 
 def register_commands(app: Flask) -> None:

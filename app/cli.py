@@ -1,4 +1,4 @@
-"""flask commands: create-merchant (and, as domains land, seed and sweep-expired)."""
+"""flask commands: create-merchant, seed, sweep-expired, deliver-webhooks."""
 
 import time
 
@@ -34,6 +34,7 @@ def create_merchant(name: str, owner_email: str) -> None:
 def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     """Expire overdue pickup holds and give their units back; safe to run several at once."""
     from app import idempotency
+    from app.events import service as events_service
     from app.pickup import expiry
 
     while True:
@@ -43,11 +44,36 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
             expired += count
         hours = current_app.config["IDEMPOTENCY_KEY_HOURS"]
         purged = idempotency.purge_older_than(session=db.session, hours=hours)
+        days = current_app.config["EVENTS_RETENTION_DAYS"]
+        old_events = events_service.purge_events(session=db.session, days=days)
         db.session.commit()
-        click.echo(f"expired {expired} reservations; forgot {purged} idempotency keys")
+        click.echo(
+            f"expired {expired} reservations; forgot {purged} idempotency keys"
+            f" and {old_events} events"
+        )
         if not loop:
             return
         time.sleep(interval)
+
+
+@click.command("deliver-webhooks")
+@click.option("--batch", default=500, show_default=True, help="Deliveries before looking again.")
+@click.option("--loop", is_flag=True, help="Keep running, polling every --interval seconds.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
+@with_appcontext
+def deliver_webhooks(batch: int, loop: bool, interval: float) -> None:
+    """Send due webhook deliveries (signed, retried); safe to run several at once."""
+    from app.events import worker
+
+    with worker.http_client() as client:
+        while True:
+            sent = worker.deliver_due(session=db.session, client=client, limit=batch)
+            db.session.commit()
+            if not loop:
+                click.echo(f"tried {sent} deliveries")
+                return
+            if sent < batch:
+                time.sleep(interval)
 
 
 def register(app: Flask) -> None:
@@ -56,3 +82,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(seeding_commands.seed)
     app.cli.add_command(seeding_commands.demo_logins)
     app.cli.add_command(sweep_expired)
+    app.cli.add_command(deliver_webhooks)
