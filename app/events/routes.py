@@ -16,11 +16,6 @@ admin_events_blp = Blueprint(
     description="Signed webhooks (Standard Webhooks), their deliveries, and every event",
 )
 MANAGERS = ("owner", "operator")
-WITH_SECRET = schemas.WebhookWithSecretSchema()
-
-
-def _with_secret(endpoint) -> dict:
-    return WITH_SECRET.dump(endpoint)
 
 
 @admin_events_blp.route("/webhooks")
@@ -43,9 +38,8 @@ class Webhooks(MethodView):
         endpoint = events_service.create_endpoint(
             session=db.session, merchant_id=staff.merchant_id, data=data
         )
-        body = _with_secret(endpoint)
         db.session.commit()
-        return body
+        return endpoint
 
 
 @admin_events_blp.route("/webhooks/<int:endpoint_id>")
@@ -92,9 +86,8 @@ class WebhookSecret(MethodView):
         endpoint = events_service.rotate_secret(
             session=db.session, merchant_id=staff.merchant_id, endpoint_id=endpoint_id, **data
         )
-        body = _with_secret(endpoint)
         db.session.commit()
-        return body
+        return endpoint
 
 
 @admin_events_blp.route("/webhooks/<int:endpoint_id>:<any(enable,disable):action>")

@@ -105,7 +105,7 @@ def list_events(
 
 def message(event) -> dict:
     """An event as it is sent and listed (`id` is also the `webhook-id` of every delivery)."""
-    e = event if isinstance(event, dict) else event._mapping
+    e = event  # a dict or a RowMapping
     return {
         "id": f"evt_{e['public_id']}",
         "type": e["type"],

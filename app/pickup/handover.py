@@ -14,6 +14,7 @@ from app.pickup.service import (
     WrongCode,
     close,
     code_hash,
+    emit_change,
     find,
     now,
     require_transition,
@@ -89,6 +90,7 @@ def mark_ready(
     at = now()
     require_transition(reservation, "ready", at)
     reservation.state, reservation.ready_at = "ready", at
+    emit_change(session, reservation, "reservation.ready")
     return staff_view(reservation, at)
 
 

@@ -20,6 +20,7 @@ from app import idempotency
 from app.catalog import service as catalog_service
 from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
+from app.events import service as events_service
 from app.inventory import service as inventory_service
 from app.pagination import page_by_id
 from app.pickup.models import ACTIVE_STATES, Reservation, ReservationItem
@@ -145,8 +146,8 @@ def _create(session: Session, user_id: int, store_id: int, lines: dict[int, int]
     )
     at = now()
     _check_limits(session, user_id, lines, at)
-    inventory_service.hold_stock(session=session, store_id=store_id, items=lines)
     public_id = str(uuid.uuid4())
+    inventory_service.hold_stock(session=session, store_id=store_id, items=lines, ref=public_id)
     reservation = Reservation(
         public_id=public_id,
         user_id=user_id,
@@ -182,6 +183,7 @@ def reserve(
         body = view(created[0], now())
         if coupon_id is not None:
             body["coupon"] = _hold_coupon(session, user_id, coupon_id, created[0], lines)
+        emit_change(session, created[0], "reservation.created")
         return 201, body
 
     outcome = idempotency.run_once(
@@ -250,6 +252,8 @@ def close(
         session=session,
         lines=[(reservation.store_id, i.sku_id, i.qty) for i in reservation.items],
         consume=state == "picked_up",
+        reason=f"reservation.{state}",
+        ref=reservation.public_id,
     )
     reservation.state, reservation.closed_at = state, at
     reservation.closed_by_user_id, reservation.close_reason = by, reason
@@ -263,6 +267,19 @@ def close(
         )
     else:
         coupon_holds.release_held_coupons(session=session, reservation_ids=[reservation.id])
+    emit_change(session, reservation, f"reservation.{state}")
+
+
+def emit_change(session: Session, reservation: Reservation, event_type: str) -> None:
+    """The reservation's event (the staff view, as it is now) in this transaction's outbox."""
+    session.flush()  # the reservation's row and items, for the event's data
+    events_service.emit(
+        session=session,
+        type=event_type,
+        merchant_id=reservation.merchant_id,
+        ordering_key=f"reservation:{reservation.public_id}",
+        data=staff_view(reservation, now()),
+    )
 
 
 def get_own(*, session: Session, user_id: int, public_id: str) -> dict:
@@ -306,4 +323,5 @@ def extend_own(*, session: Session, user_id: int, public_id: str) -> dict:
     hold = session.scalar(select(Store.pickup_hold_minutes).where(Store.id == reservation.store_id))
     reservation.expires_at += timedelta(minutes=hold)
     reservation.extended_at = at
+    emit_change(session, reservation, "reservation.extended")
     return view(reservation, at)
