@@ -249,3 +249,38 @@ def test_sync_documents_count_once_cas_and_older_counts_lose(client, owner, shop
     assert partial.get_json()["results"] == ["failed", "applied"]
     rows = dict(session.execute(text("SELECT sku_id, on_hand FROM stock")).all())
     assert rows == {a: 8, b: 4}
+
+
+def test_two_workers_at_once_lose_nothing_and_keep_order(committed, client, owner, receiver):
+    import threading
+
+    from app.events import service as events_service
+
+    _hook(client, owner, receiver)
+    with committed.app_context():
+        for n in range(30):
+            events_service.emit(
+                session=db.session,
+                type="store.updated",
+                merchant_id=owner.merchant_id,
+                ordering_key=f"store:{n % 3}",
+                data={"n": n},
+            )
+            db.session.commit()
+
+    def work():
+        with committed.app_context():
+            _deliver(committed)
+            db.session.remove()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert receiver.bad == []
+    arrived = [p for _, p in receiver.received]
+    assert sorted({p["data"]["n"] for p in arrived}) == list(range(30))
+    for key in ("store:0", "store:1", "store:2"):
+        sequences = [p["sequence"] for p in arrived if p["ordering_key"] == key]
+        assert sequences == sorted(sequences) == list(range(1, 11))
