@@ -6,6 +6,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from app import invariants
 from app.accounts import service as accounts_service
 from app.extensions import db
 from app.seeding import commands as seeding_commands
@@ -33,8 +34,9 @@ def create_merchant(name: str, owner_email: str) -> None:
 @with_appcontext
 def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     """Expire overdue pickup holds and give their units back; safe to run several at once."""
-    from app import idempotency
+    from app import clock, idempotency
     from app.events import service as events_service
+    from app.members import sweeper as members_sweeper
     from app.pickup import expiry
 
     while True:
@@ -51,6 +53,9 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
             f"expired {expired} reservations; forgot {purged} idempotency keys"
             f" and {old_events} events"
         )
+        points = members_sweeper.sweep(session=db.session, at=clock.now())
+        db.session.commit()
+        click.echo(f"member points: {points}")
         if not loop:
             return
         time.sleep(interval)
@@ -76,6 +81,19 @@ def deliver_webhooks(batch: int, loop: bool, interval: float) -> None:
                 time.sleep(interval)
 
 
+@click.command("check-invariants")
+@with_appcontext
+def check_invariants() -> None:
+    """Check stock, coupon and counter rules against the database; exit 1 if any is broken."""
+    with db.engine.connect() as conn:
+        broken = invariants.violations(conn)
+    for rule, rows in broken.items():
+        click.echo(f"BROKEN {rule}: {rows}", err=True)
+    if broken:
+        raise SystemExit(1)
+    click.echo(f"all {len(invariants.CHECKS)} invariants hold")
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(create_merchant)
@@ -83,3 +101,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(seeding_commands.demo_logins)
     app.cli.add_command(sweep_expired)
     app.cli.add_command(deliver_webhooks)
+    app.cli.add_command(check_invariants)

@@ -11,6 +11,7 @@ from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 
 from app.errors import ProblemApi
+from app.replicas import RoutingSession
 
 # Stable constraint names so Alembic autogenerate produces reproducible migrations.
 NAMING_CONVENTION = {
@@ -31,7 +32,7 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 api = ProblemApi()
 jwt = JWTManager()

@@ -1,6 +1,7 @@
 """Coordinate validation, point construction and distance helpers."""
 
 import marshmallow as ma
+from sqlalchemy import func
 
 MAX_RADIUS_M = 50_000
 
@@ -37,3 +38,8 @@ def radius_field(default: int = 5000) -> ma.fields.Integer:
 def point_ewkt(lat: float, lng: float) -> str:
     """EWKT of a WGS84 point (lng first), for ST_GeogFromText."""
     return f"SRID=4326;POINT({lng!r} {lat!r})"
+
+
+def sql_point(lat: float | None, lng: float | None):
+    """The position as a SQL geography, built once per statement (None without a position)."""
+    return None if lat is None else func.ST_GeogFromText(point_ewkt(lat, lng))

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.errors import Conflict, Invalid
 from app.extensions import db
+from app.fields import Text
 
 HEADER = "Idempotency-Key"
 
@@ -58,7 +59,7 @@ class IdempotencyHeaderSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    idempotency_key = ma.fields.String(
+    idempotency_key = Text(
         data_key=HEADER,
         load_default=None,
         validate=ma.validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="1..128 visible ASCII."),
@@ -111,17 +112,23 @@ def run_once(
         .returning(IdempotencyKey.id)
     ).scalar()
     if claimed is None:
-        return _replay(session, user_id, scope, key, digest)
+        return replay(session, user_id, scope, key, digest)
     status, body = work()
-    session.execute(
-        IdempotencyKey.__table__.update()
-        .where(IdempotencyKey.id == claimed)
-        .values(response_status=status, response_body=orjson.loads(orjson.dumps(body)))
-    )
+    remember(session=session, key_id=claimed, status=status, body=body)
     return Outcome(status, body, replayed=False)
 
 
-def _replay(session: Session, user_id: int, scope: str, key: str, digest: str) -> Outcome:
+def remember(*, session: Session, key_id: int, status: int, body: dict) -> None:
+    """Store the answer of the request that claimed the key `key_id`, for its retries."""
+    session.execute(
+        IdempotencyKey.__table__.update()
+        .where(IdempotencyKey.id == key_id)
+        .values(response_status=status, response_body=orjson.loads(orjson.dumps(body)))
+    )
+
+
+def replay(session: Session, user_id: int, scope: str, key: str, digest: str) -> Outcome:
+    """The stored answer of a key claimed before (422 if its body differed, 409 if running)."""
     k = IdempotencyKey
     row = session.execute(
         select(k.request_hash, k.response_status, k.response_body).where(

@@ -8,6 +8,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import text
 
 from app.errors import Invalid
+from app.fields import Text
 
 
 def _serializer(kind: str) -> URLSafeSerializer:
@@ -36,7 +37,7 @@ class PageArgsSchema(ma.Schema):
     limit = ma.fields.Integer(
         load_default=20, validate=ma.validate.Range(1, 100), metadata={"example": 20}
     )
-    cursor = ma.fields.String(
+    cursor = Text(
         load_default=None, validate=ma.validate.Length(max=512), metadata={"example": None}
     )
 
@@ -48,7 +49,7 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         (ma.Schema,),
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema)),
-            "next_cursor": ma.fields.String(allow_none=True),
+            "next_cursor": Text(allow_none=True),
         },
     )
 

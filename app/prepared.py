@@ -45,9 +45,12 @@ def _statements(statement: TextClause) -> tuple[str, str, str]:
     return name, f"PREPARE {name} AS {body}", execute
 
 
-def fetch(session: Session, statement: TextClause, params: dict) -> list:
+def fetch(
+    session: Session, statement: TextClause, params: dict, *, in_transaction: bool = False
+) -> list:
     """The rows of a text() statement (attribute access by column name), prepared on this
-    connection the first time it is seen there. Runs inside the session's transaction."""
+    connection the first time it is seen there. A lone read runs in autocommit (below); a
+    write, or a read that must share the request's transaction, passes `in_transaction`."""
     if not current_app.config["DB_PREPARED_STATEMENTS"]:
         return session.execute(statement, params).all()
     name, prepare, execute_sql = _statements(statement)
@@ -57,7 +60,7 @@ def fetch(session: Session, statement: TextClause, params: dict) -> list:
     # statement sees one snapshot anyway, and psycopg2 then sends no BEGIN before it and no
     # ROLLBACK at teardown (two round trips, ~45 µs a read). Inside an open transaction (writes,
     # tests) it runs in that transaction as before.
-    alone = connection.dbapi_connection.status == STATUS_READY
+    alone = not in_transaction and connection.dbapi_connection.status == STATUS_READY
     if alone:
         connection.dbapi_connection.autocommit = True
     try:

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import hosts, plot
 from bench import world as bench_world
 from bench.runner import ROOT, LoadResult, Server, run_pgbench, run_wrk
 from bench.scenarios import SCENARIOS, Scenario
@@ -47,6 +48,12 @@ def parse_args(argv):
     )
     p.add_argument("--no-sql", action="store_true", help="skip the pgbench ceiling")
     p.add_argument(
+        "--hosts",
+        type=int,
+        default=0,
+        help="serve from 1..N gunicorn hosts behind nginx, through PgBouncer, limits in Redis",
+    )
+    p.add_argument(
         "--api-checkout",
         type=Path,
         default=ROOT,
@@ -68,7 +75,11 @@ def server_env(url: str) -> dict:
         "LOGIN_RATE_LIMIT": "100000/minute",
         "RESERVATION_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_RATE_LIMIT": "100000/minute",
+        "SHAKE_RATE_LIMIT": "100000/minute",
+        "SHAKE_IP_RATE_LIMIT": "100000/minute",
         "COUPON_CLAIM_IP_RATE_LIMIT": "100000/minute",
+        "SHOPPER_READ_RATE_LIMIT": "10000000/minute",
+        "PICKUP_CODE_STORE_RATE_LIMIT": "100000/minute",
         "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
         "PICKUP_MAX_UNITS_PER_SKU": "1000000",
     }
@@ -207,7 +218,7 @@ def bench(args) -> int:
         print(f"RULE 1 BROKEN on {broken} stock rows", file=sys.stderr)
         failed = True
     path = save(rows, args, {"world": w.describe(), "rule_1_violations": broken})
-    print(f"\nresults: {path}")
+    print(f"\nresults: {path}\nplot: {plot.ratios(rows, path.with_suffix('.png'))}")
     if failed:
         print("FAILED: a request got a 5xx or a socket error, or rule 1 broke", file=sys.stderr)
     return 1 if failed else 0
@@ -240,6 +251,10 @@ def growth(args) -> int:
         finally:
             api.stop()
         rows.append((stores, row["api"]))
+    VAR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    chart = plot.growth([(n, r.p50_ms, r.p99_ms) for n, r in rows], VAR / f"growth-{stamp}.png")
+    print(f"plot: {chart}")
     base = rows[1][1]
     print(f"{'stores':>10}{'req/s':>9}{'p50':>8}{'p99':>8}{'p50 vs 180k':>13}{'p99 vs 180k':>13}")
     for stores, r in rows:
@@ -256,7 +271,14 @@ def main(argv=None) -> int:
     if args.smoke:
         args.duration = 2
     started = time.time()
-    code = growth(args) if args.growth else bench(args)
+    if args.growth:
+        code = growth(args)
+    elif args.hosts:
+        code = hosts.run(
+            args, server_env=server_env, run_scenario=run_scenario, scenarios=SCENARIOS
+        )
+    else:
+        code = bench(args)
     print(f"bench took {time.time() - started:.0f} s", file=sys.stderr)
     return code
 

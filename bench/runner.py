@@ -55,6 +55,11 @@ class Server:
                 gunicorn,
                 "--workers",
                 str(workers),
+                # as scripts/run serves: keep-alive threads (docs/PERFORMANCE.md, gthread vs sync)
+                "--worker-class",
+                "gthread",
+                "--threads",
+                os.environ.get("GUNICORN_THREADS", "4"),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--backlog",

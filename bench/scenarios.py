@@ -94,6 +94,16 @@ def stock_nearby_requests(w: World) -> list[Req]:
     ]
 
 
+def store_cards_requests(w: World) -> list[Req]:
+    """Map pins with a SKU's stock, as the shopper app asks for them (half with a SKU)."""
+    rng = w.rng("cards")
+    reqs = []
+    for i, (lat, lng) in enumerate(w.points(2000, "cards")):
+        sku = {"sku_id": int(rng.choice(w.sku_ids))} if i % 2 else {}
+        reqs.append(Req("GET", _q("/v1/stores/cards", lat=lat, lng=lng, **sku)))
+    return reqs
+
+
 def _carts(w: World, n: int, salt: str, lines: int) -> list[tuple[float, float, int, list]]:
     """Points with a pickup store nearby and SKUs it holds as shared stock."""
     conn = psycopg2.connect(**w.libpq)
@@ -239,6 +249,18 @@ def claim_requests(w: World) -> list[Req]:
     return out
 
 
+def shake_requests(w: World) -> list[Req]:
+    """Shakes by signed-in shoppers standing at a store of a merchant with open campaigns (a
+    coupon, or "nothing this time" once their limits are reached: both 200)."""
+    campaigns = _campaign_stores(w, 200)
+    out = []
+    for i in range(2000):
+        _, _, lat, lng = campaigns[i % len(campaigns)]
+        body = {"lat": round(lat, 6), "lng": round(lng, 6), "accuracy_m": 20}
+        out.append(Req("POST", "/v1/shake", body, token=w.tokens[i % len(w.tokens)]))
+    return out
+
+
 def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
     """The reserve (and cancel) transactions as raw SQL, for pgbench (bench/writes.py)."""
 
@@ -305,5 +327,7 @@ SCENARIOS: dict[str, Scenario] = {
             "coupons_nearby", coupons_nearby_requests, sql=captured_sql(coupons_nearby_requests)
         ),
         Scenario("claim", claim_requests, ok_statuses=frozenset({201, 409})),
+        Scenario("shake", shake_requests),
+        Scenario("store_cards", store_cards_requests, sql=captured_sql(store_cards_requests)),
     ]
 }

@@ -9,10 +9,15 @@ from geoalchemy2 import alembic_helpers
 import app.accounts.models  # noqa: F401
 import app.catalog.models  # noqa: F401
 import app.coupons.models  # noqa: F401
-import app.feed.models  # noqa: F401
+import app.feed.media.models  # noqa: F401
+import app.feed.posts.models  # noqa: F401
+import app.feed.reading.models  # noqa: F401
+import app.feed.shows.models  # noqa: F401
 import app.idempotency  # noqa: F401
 import app.inventory.models  # noqa: F401
+import app.members.models  # noqa: F401
 import app.pickup.models  # noqa: F401
+import app.segments.models  # noqa: F401
 import app.stores.models  # noqa: F401
 
 # this is the Alembic Config object, which provides

@@ -2,7 +2,9 @@
 transaction, and users that sign in through the real login."""
 
 import os
+import subprocess
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -180,3 +182,18 @@ def make_staff(client, session, merchant):
 @pytest.fixture
 def owner(make_staff) -> Caller:
     return make_staff("owner")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The project's own redis-server (scripts/redis), started for the run when not running;
+    REDIS_URL when the caller set one."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    script = str(Path(__file__).resolve().parent.parent / "scripts" / "redis")
+    was_running = subprocess.run([script, "status"], capture_output=True).returncode == 0
+    subprocess.run([script, "start"], check=True, capture_output=True)
+    yield subprocess.run([script, "url"], check=True, capture_output=True, text=True).stdout.strip()
+    if not was_running:
+        subprocess.run([script, "stop"], check=True, capture_output=True)

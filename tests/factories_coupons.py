@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from app import invariants
 from app.coupons.models import CouponCampaign
 from app.geo import point_ewkt
 from app.stores.models import Store
@@ -71,29 +72,7 @@ def campaign_body(**fields) -> dict:
 
 
 # Each query returns rows that break rule 2; all must come back empty.
-RULE_TWO = {
-    "claimed_qty within 0..total_qty and equal to the coupons issued": """
-        SELECT c.id FROM coupon_campaigns c
-        LEFT JOIN (SELECT campaign_id, count(*) n, coalesce(sum(amount_cents), 0) s
-                   FROM coupons GROUP BY campaign_id) k ON k.campaign_id = c.id
-        WHERE c.claimed_qty < 0 OR c.claimed_qty > c.total_qty
-           OR c.claimed_qty <> coalesce(k.n, 0)
-           OR (c.kind = 'red_packet' AND c.spent_cents <> coalesce(k.s, 0))""",
-    "red packet budget never exceeded": """
-        SELECT id FROM coupon_campaigns WHERE spent_cents > budget_cents""",
-    "a user's coupons within per_user_limit and equal to their counter": """
-        SELECT k.campaign_id, k.user_id FROM
-          (SELECT campaign_id, user_id, count(*) n FROM coupons GROUP BY 1, 2) k
-        JOIN coupon_campaigns c ON c.id = k.campaign_id
-        LEFT JOIN coupon_user_claims u ON (u.campaign_id, u.user_id) = (k.campaign_id, k.user_id)
-        WHERE k.n > c.per_user_limit OR u.claimed IS DISTINCT FROM k.n""",
-    "a store's day within the daily quota": """
-        SELECT d.campaign_id FROM coupon_store_days d
-        JOIN coupon_campaigns c ON c.id = d.campaign_id
-        WHERE d.claimed > c.daily_quota_per_store""",
-    "used exactly when redeemed": """
-        SELECT id FROM coupons WHERE (state = 'used') <> (redeemed_at IS NOT NULL)""",
-}
+RULE_TWO = invariants.RULE_2
 
 
 def assert_rule_two(session) -> None:

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from app.catalog.models import Sku
-from app.feed.models import BuyerShow, PollOption, Post
+from app.feed.posts.models import PollOption, Post
+from app.feed.shows.models import BuyerShow
 from app.pickup.models import Reservation, ReservationItem
 from app.stores.models import Store
 from tests import factories_inventory as inventory_factory

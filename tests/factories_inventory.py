@@ -6,6 +6,7 @@ import pytest
 from geoalchemy2 import WKTElement
 from sqlalchemy import text
 
+from app import invariants
 from app.catalog.models import Product, Sku
 from app.extensions import db
 from app.inventory.models import Stock
@@ -69,18 +70,7 @@ def stock(session, store_, sku, *, on_hand: int, channel: str = "shared", reserv
     return row
 
 
-RULE_1 = text(
-    """
-    SELECT k.store_id, k.sku_id, k.on_hand, k.reserved, COALESCE(h.held, 0) AS held
-    FROM stock k
-    LEFT JOIN (
-        SELECT r.store_id, i.sku_id, sum(i.qty) AS held
-        FROM reservations r JOIN reservation_items i ON i.reservation_id = r.id
-        WHERE r.state IN ('reserved', 'ready') GROUP BY r.store_id, i.sku_id
-    ) h ON h.store_id = k.store_id AND h.sku_id = k.sku_id
-    WHERE k.reserved <> COALESCE(h.held, 0) OR k.reserved < 0 OR k.reserved > k.on_hand
-    """
-)
+RULE_1 = text(invariants.RULE_1)
 
 
 # Rule 1 since the ledger (issue 13): on_hand and reserved are what their ledger rows add up to.

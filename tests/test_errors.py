@@ -12,7 +12,12 @@ PROBLEM = "application/problem+json"
 
 
 # A well-formed value per path parameter type, so routing matches and the body is judged.
-SAMPLE_PARAM = {"integer": "1", "uuid": "00000000-0000-4000-8000-000000000001", "string": "x"}
+SAMPLE_PARAM = {
+    "integer": "1",
+    "uuid": "00000000-0000-4000-8000-000000000001",
+    "date": "2026-12-24",
+    "string": "x",
+}
 
 
 def _sample_path(path: str, parameters: list[dict]) -> str:
@@ -20,6 +25,8 @@ def _sample_path(path: str, parameters: list[dict]) -> str:
         if param.get("in") == "path":
             schema = param.get("schema", {})
             value = SAMPLE_PARAM.get(schema.get("format"), SAMPLE_PARAM.get(schema.get("type")))
+            if "enum" in schema:
+                value = schema["enum"][0]
             path = path.replace("{" + param["name"] + "}", value or "1")
     return path
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.feed import views
-from app.feed.models import Follow
+from app.feed.posts import presentation
+from app.feed.reading.models import Follow
 from tests import factories
 from tests import factories_feed as ff
 from tests import factories_inventory as inventory_factory
@@ -233,7 +233,7 @@ def test_followers_get_approved_buyer_shows_in_time_order(client, session, merch
 
 
 def test_nearest_stock_lookups_per_page_are_capped(client, session, merchant, monkeypatch):
-    monkeypatch.setattr(views, "NEAREST_STOCK_SKUS", 1)
+    monkeypatch.setattr(presentation, "NEAREST_STOCK_SKUS", 1)
     store = ff.store(session, merchant=merchant)
     skus = [ff.sku(session, merchant=merchant) for _ in range(2)]
     for sku in skus:

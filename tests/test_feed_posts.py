@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.feed.models import Like, PollOption, Post
+from app.feed.posts.models import Like, PollOption, Post
 from tests import factories
 from tests import factories_feed as ff
 from tests.factories_feed import media_root  # noqa: F401  (autouse fixture)

@@ -6,7 +6,8 @@ from datetime import timedelta
 from sqlalchemy import any_, func, select
 
 from app.extensions import limiter
-from app.feed.models import Follow, Like, MerchantFollowerCount, PollOption, PollVote, Post
+from app.feed.posts.models import Like, PollOption, PollVote, Post
+from app.feed.reading.models import Follow, MerchantFollowerCount
 from tests import factories
 from tests import factories_feed as ff
 

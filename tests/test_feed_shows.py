@@ -6,7 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from app.feed.models import BuyerShow, BuyerShowReport
+from app.feed.shows.models import BuyerShow, BuyerShowReport
 from tests import factories
 from tests import factories_feed as ff
 from tests.factories_feed import media_root  # noqa: F401  (autouse fixture)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from app.feed.models import Media
+from app.feed.media.models import Media
 from tests.factories_feed import image_bytes, media_root, upload  # noqa: F401  (autouse fixture)
 
 

@@ -97,7 +97,6 @@ def test_foreign_unknown_and_closed_targets(client, shopper, shop, session, merc
         ([], "items"),
         ([{"sku_id": 1, "qty": 0}], "items.0.qty"),
         ([{"sku_id": 1, "qty": 100}], "items.0.qty"),
-        ([{"sku_id": 1, "qty": 1}, {"sku_id": 1, "qty": 2}], "items"),
         ([{"sku_id": i, "qty": 1} for i in range(1, 52)], "items"),
         ([{"sku_id": -1, "qty": 1}], "items.0.sku_id"),
     ],

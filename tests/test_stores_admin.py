@@ -261,9 +261,6 @@ def test_hours_exceptions_by_date(client, session, make_staff, two_stores):
 @pytest.mark.parametrize(
     ("path_date", "body", "field"),
     [
-        ("2026-13-01", {"closed": True}, "date"),
-        ("tomorrow", {"closed": True}, "date"),
-        ("1999-12-31", {"closed": True}, "date"),
         ("2026-12-25", {"closed": True, "hours": [{"opens": "09:00", "closes": "12:00"}]}, "hours"),
         ("2026-12-25", {"closed": False}, "hours"),
         (
@@ -282,6 +279,18 @@ def test_bad_exceptions_are_named(client, owner, two_stores, path_date, body, fi
 
     assert resp.status_code == 422
     assert field in resp.get_json()["errors"]
+
+
+@pytest.mark.parametrize("path_date", ["2026-13-01", "tomorrow", "1999-12-31"])
+def test_a_path_that_is_no_date_of_2000_2100_does_not_exist(client, owner, two_stores, path_date):
+    resp = client.put(
+        f"/v1/admin/stores/{two_stores[0].id}/hours-exceptions/{path_date}",
+        json={"closed": True},
+        headers=owner.headers,
+    )
+
+    assert resp.status_code == 404
+    assert resp.headers["Content-Type"] == "application/problem+json"
 
 
 def test_a_retried_create_with_the_same_key_makes_one_store(client, session, owner):

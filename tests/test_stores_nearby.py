@@ -5,7 +5,7 @@ import random
 
 import pytest
 from geographiclib.geodesic import Geodesic
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
@@ -64,9 +64,7 @@ def test_exactly_the_stores_in_the_radius_nearest_first(client, ring):
     body = nearby(client, lat=TAIPEI[0], lng=TAIPEI[1], radius_m=4000, limit=100).get_json()
 
     inside = [s for s in ring if geodesic_m(TAIPEI, (s.position["lat"], s.position["lng"])) <= 4000]
-    expected = sorted(
-        inside, key=lambda s: (great_circle_m(TAIPEI, tuple(s.position.values())), s.id)
-    )
+    expected = sorted(inside, key=lambda s: (geodesic_m(TAIPEI, tuple(s.position.values())), s.id))
     assert [item["id"] for item in body["items"]] == [s.id for s in expected]
     assert body["next_cursor"] is None
 
@@ -135,6 +133,58 @@ def test_paging_visits_every_store_once(client, ring, lat, lng, limit, radius):
 
     assert paged == [item["id"] for item in one_page]
     assert len(set(paged)) == len(paged)
+
+
+@pytest.fixture
+def crossed(session, merchant):
+    """Pairs of stores where the sphere and the spheroid disagree on which is nearer: one due
+    north at d (the spheroid's metres are shorter there at 25°N), one due east at d + 1 m."""
+    stores = []
+    for i in range(12):
+        d = 300 + i * 3
+        for bearing, metres in ((0, d), (90, d + 1)):
+            lat, lng = destination(*TAIPEI, bearing, metres)
+            stores.append(store(session, merchant=merchant, lat=lat, lng=lng))
+    session.commit()
+    return stores
+
+
+def test_the_fixture_really_crosses_sphere_and_spheroid(crossed):
+    north, east = (tuple(s.position.values()) for s in crossed[:2])
+    assert geodesic_m(TAIPEI, north) < geodesic_m(TAIPEI, east)
+    assert great_circle_m(TAIPEI, north) > great_circle_m(TAIPEI, east)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    lat=st.floats(25.030, 25.036),
+    lng=st.floats(121.562, 121.568),
+    limit=st.integers(1, 5),
+    radius=st.integers(200, 1_000),
+)
+@example(lat=TAIPEI[0], lng=TAIPEI[1], limit=1, radius=1_000)
+@example(lat=TAIPEI[0], lng=TAIPEI[1], limit=3, radius=1_000)
+def test_distance_never_decreases_down_a_page_or_across_pages(
+    client, crossed, lat, lng, limit, radius
+):
+    items, cursor = [], None
+    while True:
+        query = {"lat": lat, "lng": lng, "radius_m": radius, "limit": limit}
+        body = nearby(client, **query, **({"cursor": cursor} if cursor else {})).get_json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    distances = [item["distance_m"] for item in items]
+    assert distances == sorted(distances)
+    here = (lat, lng)
+    inside = {s.id for s in crossed if geodesic_m(here, tuple(s.position.values())) <= radius}
+    assert sorted(item["id"] for item in items) == sorted(inside)  # each exactly once
 
 
 def test_stores_at_one_spot_page_by_id(client, ring):

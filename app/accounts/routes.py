@@ -105,6 +105,15 @@ class Me(MethodView):
         return user
 
 
+@admin_blp.route("/me")
+class StaffMe(MethodView):
+    @staff_required()
+    @admin_blp.response(200, schemas.StaffSelfSchema)
+    def get(self, staff):
+        """Who the caller is at this merchant: role and (store managers) their stores."""
+        return staff
+
+
 @admin_blp.route("/merchant")
 class MerchantProfile(MethodView):
     @staff_required()

@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.accounts.models import ROLES
+from app.fields import Text
 
 EMAIL = ma.fields.Email(
     required=True, validate=validate.Length(max=254), metadata={"example": "mei@example.com"}
@@ -12,16 +13,14 @@ EMAIL = ma.fields.Email(
 
 class RegisterSchema(ma.Schema):
     email = EMAIL
-    password = ma.fields.String(
+    password = Text(
         required=True,
         load_only=True,
         validate=validate.Length(10, 128),
         metadata={"example": "correct horse battery"},
     )
-    display_name = ma.fields.String(
-        required=True, validate=validate.Length(1, 80), metadata={"example": "Mei"}
-    )
-    phone = ma.fields.String(
+    display_name = Text(required=True, validate=validate.Length(1, 80), metadata={"example": "Mei"})
+    phone = Text(
         load_default=None,
         validate=validate.Regexp(r"^\+?[0-9 ()-]{5,32}$"),
         metadata={"example": "+886 2 1234 5678"},
@@ -29,10 +28,10 @@ class RegisterSchema(ma.Schema):
 
 
 class LoginSchema(ma.Schema):
-    email = ma.fields.String(
+    email = Text(
         required=True, validate=validate.Length(1, 254), metadata={"example": "mei@example.com"}
     )
-    password = ma.fields.String(
+    password = Text(
         required=True,
         load_only=True,
         validate=validate.Length(1, 128),
@@ -41,29 +40,29 @@ class LoginSchema(ma.Schema):
 
 
 class RefreshSchema(ma.Schema):
-    refresh_token = ma.fields.String(
+    refresh_token = Text(
         required=True, validate=validate.Length(1, 200), metadata={"example": "r1Xq…"}
     )
 
 
 class TokensSchema(ma.Schema):
-    access_token = ma.fields.String(metadata={"example": "eyJhbGciOi…"})
-    refresh_token = ma.fields.String(metadata={"example": "r1Xq…"})
-    token_type = ma.fields.String(metadata={"example": "Bearer"})
+    access_token = Text(metadata={"example": "eyJhbGciOi…"})
+    refresh_token = Text(metadata={"example": "r1Xq…"})
+    token_type = Text(metadata={"example": "Bearer"})
     expires_in = ma.fields.Integer(metadata={"example": 900})
 
 
 class UserSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 7})
-    email = ma.fields.String(dump_only=True, metadata={"example": "mei@example.com"})
-    display_name = ma.fields.String(metadata={"example": "Mei"})
-    phone = ma.fields.String(allow_none=True, metadata={"example": "+886 2 1234 5678"})
+    email = Text(dump_only=True, metadata={"example": "mei@example.com"})
+    display_name = Text(metadata={"example": "Mei"})
+    phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
     created_at = ma.fields.DateTime(dump_only=True)
 
 
 class UserUpdateSchema(ma.Schema):
-    display_name = ma.fields.String(validate=validate.Length(1, 80), metadata={"example": "Mei"})
-    phone = ma.fields.String(
+    display_name = Text(validate=validate.Length(1, 80), metadata={"example": "Mei"})
+    phone = Text(
         allow_none=True,
         validate=validate.Regexp(r"^\+?[0-9 ()-]{5,32}$"),
         metadata={"example": "+886 2 1234 5678"},
@@ -72,24 +71,24 @@ class UserUpdateSchema(ma.Schema):
 
 class MerchantSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
-    slug = ma.fields.String(dump_only=True, metadata={"example": "leaf-bean-1a2b3c"})
-    description = ma.fields.String(allow_none=True, metadata={"example": "Tea and coffee"})
+    name = Text(metadata={"example": "Leaf & Bean"})
+    slug = Text(dump_only=True, metadata={"example": "leaf-bean-1a2b3c"})
+    description = Text(allow_none=True, metadata={"example": "Tea and coffee"})
     created_at = ma.fields.DateTime(dump_only=True)
 
 
 class MerchantUpdateSchema(ma.Schema):
-    name = ma.fields.String(validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"})
-    description = ma.fields.String(
+    name = Text(validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"})
+    description = Text(
         allow_none=True, validate=validate.Length(max=2000), metadata={"example": "Tea and coffee"}
     )
 
 
 class StaffSchema(ma.Schema):
     user_id = ma.fields.Integer(metadata={"example": 7})
-    email = ma.fields.String(attribute="user.email", metadata={"example": "mgr@example.com"})
-    display_name = ma.fields.String(attribute="user.display_name", metadata={"example": "Mgr"})
-    role = ma.fields.String(metadata={"example": "store_manager"})
+    email = Text(attribute="user.email", metadata={"example": "mgr@example.com"})
+    display_name = Text(attribute="user.display_name", metadata={"example": "Mgr"})
+    role = Text(metadata={"example": "store_manager"})
     store_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [12]})
     created_at = ma.fields.DateTime()
 
@@ -100,7 +99,7 @@ class StaffListSchema(ma.Schema):
 
 class StaffCreateSchema(ma.Schema):
     email = EMAIL
-    role = ma.fields.String(
+    role = Text(
         required=True, validate=validate.OneOf(ROLES), metadata={"example": "store_manager"}
     )
     store_ids = ma.fields.List(
@@ -112,9 +111,21 @@ class StaffCreateSchema(ma.Schema):
 
 
 class StaffUpdateSchema(ma.Schema):
-    role = ma.fields.String(validate=validate.OneOf(ROLES), metadata={"example": "operator"})
+    role = Text(validate=validate.OneOf(ROLES), metadata={"example": "operator"})
     store_ids = ma.fields.List(
         ma.fields.Integer(validate=validate.Range(1, 2**62)),
         validate=validate.Length(max=1000),
         metadata={"example": [12]},
+    )
+
+
+class StaffSelfSchema(ma.Schema):
+    """The caller's own place at the merchant an admin request acts for."""
+
+    user_id = ma.fields.Integer(metadata={"example": 12})
+    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    role = Text(metadata={"example": "store_manager"})
+    store_ids = ma.fields.List(
+        ma.fields.Integer(),
+        metadata={"example": [42], "description": "The stores of a store manager; empty: all"},
     )

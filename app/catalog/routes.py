@@ -16,6 +16,16 @@ admin_catalog_blp = Blueprint(
 EDITORS = ("owner", "operator")
 
 
+@catalog_blp.route("/products")
+class ProductSearch(MethodView):
+    @catalog_blp.arguments(schemas.ProductSearchArgsSchema, location="query")
+    @catalog_blp.response(200, schemas.PublicProductPageSchema)
+    def get(self, args):
+        """Search products by title (no sign-in needed); then stock near me per SKU."""
+        items, next_cursor = catalog_service.search_products(session=db.session, **args)
+        return {"items": items, "next_cursor": next_cursor}
+
+
 @catalog_blp.route("/products/<int:product_id>")
 class PublicProduct(MethodView):
     @catalog_blp.response(200, schemas.PublicProductSchema)

@@ -3,15 +3,16 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.pagination import page_schema
+from app.fields import Bool, Text
+from app.pagination import PageArgsSchema, page_schema
 
 ID = validate.Range(1, 2**62)  # every bigint id taken from a client
-CODE = ma.fields.String(
+CODE = Text(
     validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"),
     metadata={"example": "TEA-OOLONG-100G"},
 )
 PRICE = ma.fields.Integer(validate=validate.Range(0, 10**9), metadata={"example": 34900})
-CURRENCY = ma.fields.String(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"})
+CURRENCY = Text(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"})
 IMAGE_URLS = ma.fields.List(
     ma.fields.URL(schemes={"https"}, validate=validate.Length(max=500)),
     validate=validate.Length(max=10),
@@ -20,52 +21,48 @@ IMAGE_URLS = ma.fields.List(
 
 
 class SkuCreateSchema(ma.Schema):
-    code = ma.fields.String(
-        required=True, validate=CODE.validate, metadata={"example": "TEA-OOLONG-100G"}
-    )
-    title = ma.fields.String(
+    code = Text(required=True, validate=CODE.validate, metadata={"example": "TEA-OOLONG-100G"})
+    title = Text(
         load_default=None, validate=validate.Length(max=120), metadata={"example": "100 g tin"}
     )
     price_cents = ma.fields.Integer(
         required=True, validate=PRICE.validate, metadata={"example": 34900}
     )
-    currency = ma.fields.String(
-        required=True, validate=CURRENCY.validate, metadata={"example": "TWD"}
-    )
-    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    currency = Text(required=True, validate=CURRENCY.validate, metadata={"example": "TWD"})
+    is_active = Bool(load_default=True, metadata={"example": True})
 
 
 class SkuUpdateSchema(ma.Schema):
     code = CODE
-    title = ma.fields.String(
+    title = Text(
         allow_none=True, validate=validate.Length(max=120), metadata={"example": "100 g tin"}
     )
     price_cents = PRICE
     currency = CURRENCY
-    is_active = ma.fields.Boolean(metadata={"example": False})
+    is_active = Bool(metadata={"example": False})
 
 
 class SkuSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 501})
     product_id = ma.fields.Integer(metadata={"example": 77})
-    code = ma.fields.String(metadata={"example": "TEA-OOLONG-100G"})
-    title = ma.fields.String(allow_none=True, metadata={"example": "100 g tin"})
+    code = Text(metadata={"example": "TEA-OOLONG-100G"})
+    title = Text(allow_none=True, metadata={"example": "100 g tin"})
     price_cents = ma.fields.Integer(metadata={"example": 34900})
-    currency = ma.fields.String(metadata={"example": "TWD"})
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    currency = Text(metadata={"example": "TWD"})
+    is_active = Bool(metadata={"example": True})
 
 
 class ProductCreateSchema(ma.Schema):
-    title = ma.fields.String(
+    title = Text(
         required=True, validate=validate.Length(1, 200), metadata={"example": "Oolong tea"}
     )
-    description = ma.fields.String(
+    description = Text(
         load_default=None,
         validate=validate.Length(max=4000),
         metadata={"example": "High-mountain oolong."},
     )
     image_urls = IMAGE_URLS
-    is_active = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    is_active = Bool(load_default=True, metadata={"example": True})
     skus = ma.fields.List(
         ma.fields.Nested(SkuCreateSchema),
         load_default=list,
@@ -75,23 +72,23 @@ class ProductCreateSchema(ma.Schema):
 
 
 class ProductUpdateSchema(ma.Schema):
-    title = ma.fields.String(validate=validate.Length(1, 200), metadata={"example": "Oolong tea"})
-    description = ma.fields.String(
+    title = Text(validate=validate.Length(1, 200), metadata={"example": "Oolong tea"})
+    description = Text(
         allow_none=True,
         validate=validate.Length(max=4000),
         metadata={"example": "High-mountain oolong."},
     )
     image_urls = IMAGE_URLS
-    is_active = ma.fields.Boolean(metadata={"example": False})
+    is_active = Bool(metadata={"example": False})
 
 
 class ProductSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 77})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    title = ma.fields.String(metadata={"example": "Oolong tea"})
-    description = ma.fields.String(allow_none=True, metadata={"example": "High-mountain oolong."})
-    image_urls = ma.fields.List(ma.fields.String(), metadata={"example": []})
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    title = Text(metadata={"example": "Oolong tea"})
+    description = Text(allow_none=True, metadata={"example": "High-mountain oolong."})
+    image_urls = ma.fields.List(Text(), metadata={"example": []})
+    is_active = Bool(metadata={"example": True})
     created_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     updated_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     skus = ma.fields.List(ma.fields.Nested(SkuSchema))
@@ -104,17 +101,31 @@ class PublicSkuSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 501})
     product_id = ma.fields.Integer(metadata={"example": 77})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    product_title = ma.fields.String(metadata={"example": "Oolong tea"})
-    code = ma.fields.String(metadata={"example": "TEA-OOLONG-100G"})
-    title = ma.fields.String(allow_none=True, metadata={"example": "100 g tin"})
+    product_title = Text(metadata={"example": "Oolong tea"})
+    code = Text(metadata={"example": "TEA-OOLONG-100G"})
+    title = Text(allow_none=True, metadata={"example": "100 g tin"})
     price_cents = ma.fields.Integer(metadata={"example": 34900})
-    currency = ma.fields.String(metadata={"example": "TWD"})
+    currency = Text(metadata={"example": "TWD"})
 
 
 class PublicProductSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 77})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    title = ma.fields.String(metadata={"example": "Oolong tea"})
-    description = ma.fields.String(allow_none=True, metadata={"example": "High-mountain oolong."})
-    image_urls = ma.fields.List(ma.fields.String(), metadata={"example": []})
+    title = Text(metadata={"example": "Oolong tea"})
+    description = Text(allow_none=True, metadata={"example": "High-mountain oolong."})
+    image_urls = ma.fields.List(Text(), metadata={"example": []})
     skus = ma.fields.List(ma.fields.Nested(SkuSchema))
+
+
+class ProductSearchArgsSchema(PageArgsSchema):
+    q = Text(
+        required=True,
+        validate=validate.Length(1, 100),
+        metadata={"example": "oolong", "description": "Part of the title, any case"},
+    )
+    merchant_id = ma.fields.Integer(
+        load_default=None, validate=validate.Range(min=1), metadata={"example": 3}
+    )
+
+
+PublicProductPageSchema = page_schema(PublicProductSchema, "PublicProductPage")

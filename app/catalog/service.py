@@ -1,6 +1,6 @@
 """Catalog rules: products and SKUs of one merchant; SKU codes unique within the merchant."""
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,6 +104,10 @@ def public_product(*, session: Session, product_id: int) -> dict:
     product = session.get(Product, product_id)
     if product is None or not product.is_active:
         raise ProductNotFound("Product not found.")
+    return _public(product)
+
+
+def _public(product: Product) -> dict:
     return {
         "id": product.id,
         "merchant_id": product.merchant_id,
@@ -112,6 +116,21 @@ def public_product(*, session: Session, product_id: int) -> dict:
         "image_urls": product.image_urls,
         "skus": [s for s in product.skus if s.is_active],
     }
+
+
+def search_products(
+    *, session: Session, q: str, merchant_id: int | None, limit: int, cursor: str | None
+) -> tuple[list[dict], str | None]:
+    """Active products whose title holds `q` (any case), with their active SKUs, newest first."""
+    query = select(Product).where(
+        Product.is_active, func.strpos(func.lower(Product.title), q.lower()) > 0
+    )
+    if merchant_id is not None:
+        query = query.where(Product.merchant_id == merchant_id)
+    products, next_cursor = page_by_id(
+        session, query, id_column=Product.id, kind="products.search", limit=limit, cursor=cursor
+    )
+    return [_public(p) for p in products], next_cursor
 
 
 def public_sku(*, session: Session, sku_id: int) -> dict:

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from app import cache
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
@@ -19,12 +20,14 @@ from app.coupons.models import (
     CouponUserClaims,
     claimable_now,
     geofence_reach,
+    in_store_scope,
     sql_now,
     store_day,
 )
 from app.errors import Conflict, Invalid, NotFound
-from app.geo import point_ewkt
+from app.geo import point_ewkt, sql_point
 from app.pagination import page_by_id
+from app.segments import service as segments_service
 from app.stores.models import Store
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud at a till
@@ -63,6 +66,20 @@ def needs_position(campaign: CouponCampaign) -> bool:
 def _require_position(campaign: CouponCampaign, lat: float | None) -> None:
     if lat is None and needs_position(campaign):
         raise Invalid("lat", "Required: this campaign is claimed near its stores.")
+
+
+def _require_audience(session: Session, campaign: CouponCampaign, user_id: int, here) -> None:
+    """A targeted campaign is claimable only by shoppers in one of its segments (at `here`)."""
+    if not campaign.segment_ids:
+        return
+    c = CouponCampaign
+    allowed = session.scalar(
+        select(segments_service.targets_viewer(c.segment_ids, user_id, here)).where(
+            c.id == campaign.id
+        )
+    )
+    if not allowed:
+        raise Conflict("This campaign is for another audience.", type="coupons.not_eligible")
 
 
 def _too_far(session: Session, campaign: CouponCampaign, here) -> Conflict:
@@ -147,6 +164,7 @@ def _take_one(session: Session, campaign: CouponCampaign):
     ).first()
     if row is None:
         raise _why_not_claimable(session, campaign.id)
+    cache.invalidate(session, "campaign", campaign.id)  # remaining_qty changed
     return row, (draw if campaign.kind == "red_packet" else row.value_cents)
 
 
@@ -197,6 +215,7 @@ def claim_coupon(
     """A coupon of the campaign into the user's wallet, if every limit allows it."""
     campaign = _campaign(session, campaign_id)
     _require_position(campaign, lat)
+    _require_audience(session, campaign, user_id, sql_point(lat, lng))
     # The campaign row first (its lock orders concurrent claims), so "ended" or "sold out" is
     # said before "too far"; any later refusal rolls the whole claim back.
     terms, amount = _take_one(session, campaign)
@@ -252,3 +271,24 @@ def get_wallet_coupon(*, session: Session, user_id: int, coupon_id: int) -> Coup
     if coupon is None:
         raise NotFound("Coupon not found.", type="coupons.not_found")
     return coupon
+
+
+def usable_at_store(*, session: Session, user_id: int, merchant_id: int, store_id: int):
+    """The user's coupons of this merchant that could be redeemed at this store right now."""
+    now = sql_now()
+    return list(
+        session.scalars(
+            select(Coupon)
+            .join(CouponCampaign)
+            .where(
+                Coupon.user_id == user_id,
+                Coupon.merchant_id == merchant_id,
+                Coupon.state == "unused",
+                Coupon.expires_at > now,
+                func.coalesce(Coupon.valid_from, now) <= now,
+                in_store_scope(store_id),
+            )
+            .order_by(Coupon.expires_at)
+            .limit(50)
+        )
+    )

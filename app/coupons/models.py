@@ -47,6 +47,7 @@ class CouponCampaign(db.Model):
         CheckConstraint("claim_starts_at < claim_ends_at", name="claim_window"),
         CheckConstraint("(valid_to IS NULL) <> (valid_days_after_claim IS NULL)", name="validity"),
         CheckConstraint("percent_off IS NULL OR percent_off BETWEEN 1 AND 100", name="percent_off"),
+        CheckConstraint("shake_weight BETWEEN 0 AND 1000", name="shake_weight"),
         Index("ix_coupon_campaigns_merchant_id_id", "merchant_id", "id"),
     )
 
@@ -80,6 +81,10 @@ class CouponCampaign(db.Model):
     sku_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     geofence_radius_m: Mapped[int | None] = mapped_column(Integer)
     daily_quota_per_store: Mapped[int | None] = mapped_column(Integer)
+    # Only shoppers in one of these segments see and claim it (empty: everyone).
+    segment_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
+    # How likely a shake picks this campaign against the others claimable there (0: never).
+    shake_weight: Mapped[int] = mapped_column(Integer, server_default="1")
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
@@ -204,6 +209,16 @@ def geofence_reach(radius_m, accuracy_m: int):
     """How far from a store a claim may be, in metres: the fence widened by the capped accuracy
     (`radius_m` is a number or the column; NULL, no fence, stays NULL)."""
     return radius_m + min(max(accuracy_m, 0), ACCURACY_CAP_M)
+
+
+def claims_held(campaign_id, user_id):
+    """SQL: how many coupons of the campaign the user has claimed (NULL for none)."""
+    u = CouponUserClaims
+    return (
+        select(u.claimed)
+        .where(u.campaign_id == campaign_id, u.user_id == user_id)
+        .scalar_subquery()
+    )
 
 
 def in_store_scope(store_id):

@@ -3,7 +3,7 @@
 from flask import current_app, make_response
 from flask.views import MethodView
 
-from app import idempotency
+from app import cache, idempotency
 from app.accounts.permissions import (
     current_user_id,
     login_required,
@@ -11,8 +11,8 @@ from app.accounts.permissions import (
     per_user_key,
     staff_required,
 )
-from app.blueprint import Blueprint
-from app.coupons import claims, redemption, schemas
+from app.blueprint import Blueprint, prebuilt_json
+from app.coupons import claims, redemption, schemas, shake
 from app.coupons import service as coupons_service
 from app.extensions import db, limiter
 
@@ -29,6 +29,7 @@ CAMPAIGN_MANAGERS = ("owner", "operator")
 TILL_ROLES = ("owner", "operator", "store_manager")
 COUPON_DETAIL = schemas.CouponDetailSchema()
 CAMPAIGN = schemas.CampaignSchema()
+PUBLIC_CAMPAIGN = schemas.CampaignPublicSchema()
 
 
 def _claim_limit_per_user() -> str:
@@ -74,9 +75,19 @@ class PublicCampaign(MethodView):
     @coupons_blp.response(200, schemas.CampaignPublicSchema)
     def get(self, campaign_id):
         """One campaign, with how many of it you hold when signed in."""
-        return coupons_service.get_public_campaign(
-            session=db.session, campaign_id=campaign_id, user_id=current_user_id()
+        body = cache.cached(
+            "campaign",
+            campaign_id,
+            lambda: PUBLIC_CAMPAIGN.dump(
+                coupons_service.get_public_campaign(session=db.session, campaign_id=campaign_id)
+            ),
         )
+        if current_user_id() is not None:
+            claims_held = coupons_service.my_claims(
+                session=db.session, campaign_id=campaign_id, user_id=current_user_id()
+            )
+            body = {**body, "my_claims": claims_held}
+        return prebuilt_json(body)
 
 
 @coupons_blp.route("/coupon-campaigns/<int:campaign_id>/claim")
@@ -114,6 +125,32 @@ class Claim(MethodView):
         )
         db.session.commit()
         return _answer(outcome)
+
+
+def _shake_limit_per_user() -> str:
+    return current_app.config.get("SHAKE_RATE_LIMIT", "1 per 5 seconds;100 per day")
+
+
+def _shake_limit_per_ip() -> str:
+    return current_app.config.get("SHAKE_IP_RATE_LIMIT", "120/minute")
+
+
+@coupons_blp.route("/shake")
+class Shake(MethodView):
+    decorators = [
+        limiter.limit(_shake_limit_per_ip),
+        limiter.limit(_shake_limit_per_user, key_func=per_user_key("shake")),
+    ]
+
+    @login_required
+    @coupons_blp.arguments(schemas.ShakeSchema)
+    @coupons_blp.response(200, schemas.ShakeResultSchema)
+    @coupons_blp.alt_response(429, description="Shaken too often: Retry-After and try_again_at")
+    def post(self, data):
+        """Shake near stores: one coupon claimable here, drawn by weight, or nothing this time."""
+        result = shake.shake(session=db.session, user_id=current_user_id(), **data)
+        db.session.commit()
+        return result
 
 
 @coupons_blp.route("/wallet/coupons")

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.coupons.models import ACCURACY_CAP_M, CAMPAIGN_STATES, COUPON_STATES, KINDS
+from app.fields import Text
 from app.geo import MAX_RADIUS_M, lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 
@@ -35,18 +36,14 @@ def id_list(example: list[int], **kwargs) -> ma.fields.List:
 
 
 class CampaignCreateSchema(ma.Schema):
-    title = ma.fields.String(
-        required=True, validate=validate.Length(1, 120), metadata={"example": "NT$50 off"}
-    )
-    description = ma.fields.String(
+    title = Text(required=True, validate=validate.Length(1, 120), metadata={"example": "NT$50 off"})
+    description = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=2000),
         metadata={"example": "On any drink over NT$200"},
     )
-    kind = ma.fields.String(
-        required=True, validate=validate.OneOf(KINDS), metadata={"example": "amount_off"}
-    )
+    kind = Text(required=True, validate=validate.OneOf(KINDS), metadata={"example": "amount_off"})
     value_cents = cents(5000, load_default=None, allow_none=True)
     percent_off = ma.fields.Integer(
         load_default=None,
@@ -64,7 +61,7 @@ class CampaignCreateSchema(ma.Schema):
         metadata={"example": 1_000_000},
     )
     min_spend_cents = cents(20000, load_default=0)
-    currency = ma.fields.String(
+    currency = Text(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
     total_qty = ma.fields.Integer(
@@ -97,6 +94,17 @@ class CampaignCreateSchema(ma.Schema):
         validate=validate.Range(1, 1_000_000),
         metadata={"example": 50},
     )
+    segment_ids = ma.fields.List(
+        ma.fields.Integer(validate=ID),
+        load_default=list,
+        validate=validate.Length(max=10),
+        metadata={"example": [3], "description": "Only shoppers in one of these segments"},
+    )
+    shake_weight = ma.fields.Integer(
+        load_default=1,
+        validate=validate.Range(0, 1000),
+        metadata={"example": 1, "description": "Odds in a shake against others there; 0: never"},
+    )
 
 
 class CampaignUpdateSchema(CampaignCreateSchema):
@@ -108,17 +116,17 @@ class CampaignSummarySchema(ma.Schema):
 
     id = ma.fields.Integer(metadata={"example": 41})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    title = ma.fields.String(metadata={"example": "NT$50 off"})
-    description = ma.fields.String(allow_none=True, metadata={"example": "On any drink"})
-    kind = ma.fields.String(metadata={"example": "amount_off"})
-    state = ma.fields.String(metadata={"example": "active"})
+    title = Text(metadata={"example": "NT$50 off"})
+    description = Text(allow_none=True, metadata={"example": "On any drink"})
+    kind = Text(metadata={"example": "amount_off"})
+    state = Text(metadata={"example": "active"})
     value_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
     percent_off = ma.fields.Integer(allow_none=True, metadata={"example": None})
     max_discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
     red_packet_min_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
     red_packet_max_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
     min_spend_cents = ma.fields.Integer(metadata={"example": 20000})
-    currency = ma.fields.String(metadata={"example": "TWD"})
+    currency = Text(metadata={"example": "TWD"})
     total_qty = ma.fields.Integer(metadata={"example": 500})
     remaining_qty = ma.fields.Function(
         lambda c: c.total_qty - c.claimed_qty, metadata={"example": 120}
@@ -150,13 +158,15 @@ class CampaignSchema(CampaignSummarySchema):
     spent_cents = ma.fields.Integer(metadata={"example": 0})
     claimed_qty = ma.fields.Integer(metadata={"example": 380})
     daily_quota_per_store = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    segment_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [3]})
+    shake_weight = ma.fields.Integer(metadata={"example": 1})
     ended_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
 
 
 class CampaignListArgsSchema(PageArgsSchema):
-    state = ma.fields.String(
+    state = Text(
         load_default=None, validate=validate.OneOf(CAMPAIGN_STATES), metadata={"example": "active"}
     )
 
@@ -168,6 +178,16 @@ class StoreStatsSchema(ma.Schema):
     store_id = ma.fields.Integer(metadata={"example": 12})
     claimed = ma.fields.Integer(metadata={"example": 40})
     redeemed = ma.fields.Integer(metadata={"example": 22})
+
+
+class SegmentStatsSchema(ma.Schema):
+    """The claims of one segment's shoppers (membership as of now, no position)."""
+
+    segment_id = ma.fields.Integer(metadata={"example": 3})
+    name = Text(metadata={"example": "Lapsed fans"})
+    claimed = ma.fields.Integer(metadata={"example": 40})
+    redeemed = ma.fields.Integer(metadata={"example": 12})
+    redemption_rate = ma.fields.Float(metadata={"example": 0.3})
 
 
 class CampaignStatsSchema(ma.Schema):
@@ -183,6 +203,7 @@ class CampaignStatsSchema(ma.Schema):
     budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
     spent_cents = ma.fields.Integer(metadata={"example": 0})
     per_store = ma.fields.List(ma.fields.Nested(StoreStatsSchema))
+    by_segment = ma.fields.List(ma.fields.Nested(SegmentStatsSchema))
 
 
 class NearbyArgsSchema(PageArgsSchema):
@@ -196,7 +217,7 @@ class NearbyArgsSchema(PageArgsSchema):
 
 class NearStoreSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 12})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
 
 
 class NearbyCampaignSchema(ma.Schema):
@@ -231,7 +252,7 @@ class CouponSchema(ma.Schema):
 
     id = ma.fields.Integer(metadata={"example": 9001})
     campaign = ma.fields.Nested(CampaignSummarySchema)
-    state = ma.fields.String(attribute="current_state", metadata={"example": "unused"})
+    state = Text(attribute="current_state", metadata={"example": "unused"})
     amount_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
     claimed_at = ma.fields.DateTime()
     valid_from = ma.fields.DateTime(allow_none=True)
@@ -244,13 +265,13 @@ class CouponSchema(ma.Schema):
 
 
 class CouponDetailSchema(CouponSchema):
-    code = ma.fields.String(
+    code = Text(
         metadata={"example": "7KQM-4XRT-9PLC-2HWN", "description": "Shown (or as a QR) at the till"}
     )
 
 
 class WalletArgsSchema(PageArgsSchema):
-    state = ma.fields.String(
+    state = Text(
         load_default=None,
         validate=validate.OneOf(COUPON_STATES),
         metadata={"example": "unused"},
@@ -266,13 +287,13 @@ class BasketItemSchema(ma.Schema):
 
 
 class RedeemSchema(ma.Schema):
-    code = ma.fields.String(
+    code = Text(
         required=True,
         validate=validate.Regexp(r"^[0-9A-Za-z-]{4,24}$"),
         metadata={"example": "7KQM-4XRT-9PLC-2HWN"},
     )
     basket_cents = cents(32000, required=True)
-    currency = ma.fields.String(
+    currency = Text(
         load_default=None, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
     items = ma.fields.List(
@@ -292,7 +313,7 @@ class RedeemSchema(ma.Schema):
 class RedemptionSchema(ma.Schema):
     coupon_id = ma.fields.Integer(attribute="id", metadata={"example": 9001})
     campaign_id = ma.fields.Integer(metadata={"example": 41})
-    state = ma.fields.String(attribute="current_state", metadata={"example": "used"})
+    state = Text(attribute="current_state", metadata={"example": "used"})
     basket_cents = ma.fields.Integer(allow_none=True, metadata={"example": 32000})
     discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
     total_cents = ma.fields.Function(
@@ -302,11 +323,11 @@ class RedemptionSchema(ma.Schema):
     redeemed_at = ma.fields.DateTime(allow_none=True)
     redeemed_store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
     voided_at = ma.fields.DateTime(allow_none=True)
-    void_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    void_reason = Text(allow_none=True, metadata={"example": None})
 
 
 class VoidSchema(ma.Schema):
-    reason = ma.fields.String(
+    reason = Text(
         required=True, validate=validate.Length(1, 200), metadata={"example": "Till error"}
     )
 
@@ -332,7 +353,22 @@ class CouponQuoteSchema(CouponPriceSchema):
         ma.fields.Integer(),
         metadata={"example": [12], "description": "The quoted stores where the coupon applies"},
     )
-    reason = ma.fields.String(
+    reason = Text(
         allow_none=True,
         metadata={"example": None, "description": "Why it applies nowhere, e.g. coupons.expired"},
     )
+
+
+class ShakeSchema(ma.Schema):
+    lat = lat_field(required=True)
+    lng = lng_field(required=True)
+    accuracy_m = ma.fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 10_000),
+        metadata={"example": 25, "description": "The fix's accuracy in metres"},
+    )
+
+
+class ShakeResultSchema(ma.Schema):
+    result = Text(metadata={"example": "coupon", "description": "coupon, or nothing this time"})
+    coupon = ma.fields.Nested(CouponDetailSchema, allow_none=True)

@@ -4,12 +4,13 @@ from sqlalchemy import Float, and_, cast, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from app import cache
 from app.catalog.models import Sku
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
-    CouponUserClaims,
     claimable_now,
+    claims_held,
     geofence_reach,
     in_store_scope,
     sql_now,
@@ -18,15 +19,16 @@ from app.coupons.models import (
 from app.errors import Conflict, Invalid, NotFound
 from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor, page_by_id
+from app.segments import service as segments_service
 from app.stores.models import Store
 
 # Fields a merchant may still change once shoppers hold coupons, and those that may only grow:
 # everything else (kind, value, scope, fence...) is part of what the shopper was promised.
 SAFE_AFTER_CLAIMS = frozenset(
     {"title", "description", "total_qty", "per_user_limit", "claim_ends_at", "valid_to"}
-    | {"budget_cents", "daily_quota_per_store"}
+    | {"budget_cents", "daily_quota_per_store", "segment_ids", "shake_weight"}
 )
-ONLY_UP = frozenset(SAFE_AFTER_CLAIMS - {"title", "description"})
+ONLY_UP = frozenset(SAFE_AFTER_CLAIMS - {"title", "description", "segment_ids", "shake_weight"})
 KIND_FIELDS = {
     "amount_off": ("value_cents",),
     "percent_off": ("percent_off",),
@@ -86,6 +88,13 @@ def check_campaign(*, session: Session, merchant_id: int, values: dict) -> None:
     _check_kind(values)
     _check_windows(values)
     _check_scope(session, merchant_id, values)
+    if values.get("segment_ids"):
+        values["segment_ids"] = segments_service.check_targets(
+            session=session,
+            merchant_id=merchant_id,
+            segment_ids=values["segment_ids"],
+            field="segment_ids",
+        )
 
 
 def create_campaign(*, session: Session, merchant_id: int, data: dict) -> CouponCampaign:
@@ -167,6 +176,7 @@ def update_campaign(
     )
     if campaign.state == "ended":
         raise Conflict("The campaign has ended.", type="coupons.campaign_ended")
+    cache.invalidate(session, "campaign", campaign_id)
     if campaign.claimed_qty:
         _check_safe(campaign, changes)
     merged = {field: getattr(campaign, field) for field in CAMPAIGN_FIELDS} | changes
@@ -183,6 +193,7 @@ def change_campaign_state(
     campaign = get_campaign(
         session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
     )
+    cache.invalidate(session, "campaign", campaign_id)
     if action == "end" and campaign.state != "ended":
         campaign.state, campaign.ended_at = "ended", sql_now()
     elif action in TRANSITIONS and campaign.state == TRANSITIONS[action][0]:
@@ -221,7 +232,25 @@ def campaign_stats(*, session: Session, merchant_id: int, campaign_id: int) -> d
         "budget_cents": campaign.budget_cents,
         "spent_cents": campaign.spent_cents,
         "per_store": _per_store(session, campaign_id),
+        "by_segment": _by_segment(session, merchant_id, campaign_id),
     }
+
+
+def _by_segment(session: Session, merchant_id: int, campaign_id: int) -> list[dict]:
+    """Claimed and redeemed by the shoppers of each of the merchant's segments (as of now)."""
+    held = select(Coupon.user_id, Coupon.state).where(Coupon.campaign_id == campaign_id).subquery()
+    rows = segments_service.split_by_segment(
+        session=session,
+        merchant_id=merchant_id,
+        rows=held,
+        user_column=held.c.user_id,
+        counts={"claimed": func.count(), "redeemed": func.count().filter(held.c.state == "used")},
+    )
+    for row in rows:
+        row["redemption_rate"] = (
+            round(row["redeemed"] / row["claimed"], 4) if row["claimed"] else 0.0
+        )
+    return rows
 
 
 def _per_store(session: Session, campaign_id: int) -> list[dict]:
@@ -241,37 +270,22 @@ def _per_store(session: Session, campaign_id: int) -> list[dict]:
 # --- shopper side ------------------------------------------------------------------------------
 
 
-def _my_claims(session: Session, campaign_id, user_id: int):
-    return (
-        select(CouponUserClaims.claimed)
-        .where(CouponUserClaims.campaign_id == campaign_id, CouponUserClaims.user_id == user_id)
-        .scalar_subquery()
-    )
-
-
-def get_public_campaign(*, session: Session, campaign_id: int, user_id: int | None):
-    """A campaign as a shopper sees it, with how many of it they hold when signed in."""
+def get_public_campaign(*, session: Session, campaign_id: int) -> CouponCampaign:
+    """A campaign as every shopper sees it."""
     campaign = session.get(CouponCampaign, campaign_id)
     if campaign is None:
         raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
-    if user_id is not None:
-        campaign.my_claims = session.scalar(select(_my_claims(session, campaign_id, user_id))) or 0
     return campaign
 
 
-def campaigns_near(
-    *,
-    session: Session,
-    lat: float,
-    lng: float,
-    radius_m: int,
-    accuracy_m: int,
-    user_id: int | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[dict], str | None]:
-    """Campaigns claimable here and now, nearest qualifying store first."""
-    here = func.ST_GeogFromText(point_ewkt(lat, lng))
+def my_claims(*, session: Session, campaign_id: int, user_id: int) -> int:
+    """How many coupons of the campaign the shopper holds."""
+    return session.scalar(select(claims_held(campaign_id, user_id))) or 0
+
+
+def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, user_id):
+    """SQL subquery: each campaign claimable at `here` by the user (window, stock, scope, fence,
+    the store's quota, their limit, its segments) with its nearest qualifying store."""
     near = (
         select(Store.id, Store.merchant_id, Store.name, Store.location, Store.timezone)
         .where(Store.is_active, func.ST_DWithin(Store.location, here, radius_m))
@@ -287,16 +301,35 @@ def campaigns_near(
         in_store_scope(near.c.id),
         func.coalesce(func.ST_DWithin(near.c.location, here, reach), True),
         store_quota_left(near.c.id, near.c.timezone),
+        segments_service.targets_viewer(c.segment_ids, user_id, here),
     ]
     if user_id is not None:
-        conditions.append(func.coalesce(_my_claims(session, c.id, user_id), 0) < c.per_user_limit)
-    best = (
+        conditions.append(func.coalesce(claims_held(c.id, user_id), 0) < c.per_user_limit)
+    return (
         select(c.id.label("campaign_id"), near.c.id.label("store_id"), near.c.name, distance)
         .join_from(near, c, c.merchant_id == near.c.merchant_id)
         .where(*conditions)
         .ext(distinct_on(c.id))
         .order_by(c.id, distance)
         .subquery()
+    )
+
+
+def campaigns_near(
+    *,
+    session: Session,
+    lat: float,
+    lng: float,
+    radius_m: int,
+    accuracy_m: int,
+    user_id: int | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict], str | None]:
+    """Campaigns claimable here and now, nearest qualifying store first."""
+    here = func.ST_GeogFromText(point_ewkt(lat, lng))
+    best = claimable_near(
+        session=session, here=here, radius_m=radius_m, accuracy_m=accuracy_m, user_id=user_id
     )
     query = select(CouponCampaign, best.c.store_id, best.c.name, best.c.distance).join(
         best, best.c.campaign_id == CouponCampaign.id

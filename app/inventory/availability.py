@@ -1,9 +1,11 @@
 """Stock near me and the pickup quote: hot reads, one KNN statement each.
 
-Both order stores by `location <-> point` so the GiST index walks stores nearest first and stops
-at LIMIT, probing the stock primary key (store_id, sku_id) per candidate; `ST_Distance` is only
-computed for the rows returned (PERF-ANCHOR). Rows become plain dicts, not ORM objects: this is
-the hottest read and object building would cost more than the query.
+Both take the SKU's merchant's stores within the radius (the merchant index AND the GiST
+location index), sort those few by the geodesic distance shown (`ST_Distance` on the spheroid:
+ordering by `<->`, the sphere's distance, let "1 203 m" come above "1 201 m"), then probe the
+stock primary key (store_id, sku_id) in that order until the page is full. Rows become plain
+dicts, not ORM objects: this is the hottest read and object building would cost more than the
+query.
 """
 
 from sqlalchemy import text
@@ -22,8 +24,8 @@ _PT = "ST_GeogFromText(:pt)"
 _AFTER = (
     # Resume after the cursor: stores tied with the last one's distance are told apart by the
     # ids already shown (a second sort key would cost a sort of every candidate).
-    f" s.location <-> {_PT} >= CAST(:after_knn AS float8)"
-    f" AND NOT (s.location <-> {_PT} = CAST(:after_knn AS float8)"
+    f" ST_Distance(s.location, {_PT}) >= CAST(:after_distance AS float8)"
+    f" AND NOT (ST_Distance(s.location, {_PT}) = CAST(:after_distance AS float8)"
     " AND s.id = ANY(CAST(:shown AS bigint[])))"
 )
 # The candidates are the stores of the SKU's merchant within the radius (merchant index AND
@@ -32,15 +34,15 @@ _AFTER = (
 # merchant's stores too: ~11 000 probes in a dense city for a SKU of a small merchant.
 _NEARBY = text(
     "SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, k.channel,"
-    f" k.on_hand - k.reserved AS available, s.knn, ST_Distance(s.location, {_PT}) AS distance"
+    f" k.on_hand - k.reserved AS available, s.geodesic, ST_Distance(s.location, {_PT}) AS distance"
     " FROM (SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, s.location,"
-    f" s.location <-> {_PT} AS knn FROM stores s"
+    f" ST_Distance(s.location, {_PT}) AS geodesic FROM stores s"
     " WHERE s.merchant_id = (SELECT merchant_id FROM skus WHERE id = :sku AND is_active)"
     f" AND s.is_active AND ST_DWithin(s.location, {_PT}, :radius) AND {_AFTER}"
-    " ORDER BY knn OFFSET 0) s"
+    " ORDER BY geodesic OFFSET 0) s"
     " JOIN stock k ON k.store_id = s.id AND k.sku_id = :sku"
     " WHERE k.channel <> 'online_only' AND k.on_hand - k.reserved >= :qty"
-    " ORDER BY s.knn LIMIT :limit"
+    " ORDER BY s.geodesic LIMIT :limit"
 )
 
 
@@ -69,7 +71,7 @@ def skus_nearby(
             "sku": sku_id,
             "radius": radius_m,
             "qty": qty,
-            "after_knn": after[0],
+            "after_distance": after[0],
             "shown": after[1],
             "limit": limit + 1,
         },
@@ -88,8 +90,8 @@ def skus_nearby(
         }
         for r in rows
     ]
-    last = rows[-1].knn if rows else None
-    shown = [r.id for r in rows if r.knn == last] + (after[1] if last == after[0] else [])
+    last = rows[-1].geodesic if rows else None
+    shown = [r.id for r in rows if r.geodesic == last] + (after[1] if last == after[0] else [])
     next_cursor = encode_cursor("sku_nearby", [last, shown]) if more else None
     return items, next_cursor
 
@@ -104,10 +106,10 @@ _CART = (
 _STORES = (
     "SELECT s.id, s.name, s.address, s.city, ST_Distance(s.location, " + _PT + ") AS distance"
     "{extra} FROM (SELECT s.id, s.name, s.address, s.city, s.location,"
-    f" s.location <-> {_PT} AS knn FROM stores s"
+    f" ST_Distance(s.location, {_PT}) AS geodesic FROM stores s"
     " WHERE s.merchant_id = :merchant AND s.is_active AND s.pickup_enabled"
-    f" AND ST_DWithin(s.location, {_PT}, :radius) ORDER BY knn OFFSET 0) s {{lateral}}"
-    f" WHERE {{condition}} ORDER BY s.knn LIMIT {QUOTE_STORES}"
+    f" AND ST_DWithin(s.location, {_PT}, :radius) ORDER BY geodesic OFFSET 0) s {{lateral}}"
+    f" WHERE {{condition}} ORDER BY s.geodesic LIMIT {QUOTE_STORES}"
 )
 _FULL = text(
     _STORES.format(

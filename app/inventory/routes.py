@@ -2,24 +2,46 @@
 
 from flask.views import MethodView
 
+from app import rate_limits
 from app.accounts.permissions import current_user_id, optional_login, staff_required
 from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
-from app.inventory import availability, counts, ledger, schemas
+from app.inventory import availability, counts, ledger, schemas, shelf
 from app.inventory import service as inventory_service
+from app.pagination import PageArgsSchema
 
 stock_blp = Blueprint(
-    "stock", __name__, url_prefix="/v1", description="Stock near me and the pickup quote"
+    "stock",
+    __name__,
+    url_prefix="/v1",
+    description="Stock near me and the pickup quote",
 )
 admin_stock_blp = Blueprint(
-    "admin: stock", __name__, url_prefix="/v1/admin", description="Stock per store and POS sync"
+    "admin: stock",
+    __name__,
+    url_prefix="/v1/admin",
+    description="Stock per store and POS sync",
 )
 STOCKISTS = ("owner", "operator", "store_manager")
 
 
+@stock_blp.route("/stores/<int:store_id>/stock")
+class StoreShelf(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
+    @stock_blp.arguments(PageArgsSchema, location="query")
+    @stock_blp.response(200, schemas.ShelfPageSchema)
+    def get(self, args, store_id):
+        """What a store holds now: its SKUs with units on the shelf (no sign-in needed)."""
+        items, next_cursor = shelf.store_shelf(session=db.session, store_id=store_id, **args)
+        return {"items": items, "next_cursor": next_cursor}
+
+
 @stock_blp.route("/skus/<int:sku_id>/nearby")
 class SkuNearby(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stock_blp.arguments(schemas.SkuNearbyArgsSchema, location="query")
     @stock_blp.response(200, schemas.SkuNearbyPageSchema)
     def get(self, args, sku_id):

@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponQuoteSchema
+from app.fields import Bool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
 from app.pagination import FeedArgsSchema, PageArgsSchema, feed_schema, page_schema
@@ -14,9 +15,7 @@ MAX_SYNC_ROWS = 5000
 
 
 class StockSetSchema(ma.Schema):
-    channel = ma.fields.String(
-        required=True, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
-    )
+    channel = Text(required=True, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"})
     on_hand = ma.fields.Integer(
         required=True, validate=validate.Range(0, MAX_UNITS), metadata={"example": 12}
     )
@@ -25,7 +24,7 @@ class StockSetSchema(ma.Schema):
 class StockSchema(ma.Schema):
     store_id = ma.fields.Integer(metadata={"example": 12})
     sku_id = ma.fields.Integer(metadata={"example": 501})
-    channel = ma.fields.String(metadata={"example": "shared"})
+    channel = Text(metadata={"example": "shared"})
     on_hand = ma.fields.Integer(metadata={"example": 12})
     reserved = ma.fields.Integer(metadata={"example": 2})
     available = ma.fields.Integer(metadata={"example": 10})
@@ -39,7 +38,7 @@ class SyncRowSchema(ma.Schema):
     delta = ma.fields.Integer(
         validate=validate.Range(-MAX_UNITS, MAX_UNITS), metadata={"example": -3}
     )
-    channel = ma.fields.String(
+    channel = Text(
         load_default=None, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
     )
     source_doc = ma.fields.String(
@@ -59,7 +58,7 @@ class SyncRowSchema(ma.Schema):
 
 
 class StockSyncSchema(ma.Schema):
-    mode = ma.fields.String(
+    mode = Text(
         required=True, validate=validate.OneOf(("set", "delta")), metadata={"example": "set"}
     )
     rows = ma.fields.List(
@@ -139,17 +138,17 @@ class SkuNearbyArgsSchema(PageArgsSchema):
 
 class StoreRefSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 12})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Da'an"})
-    address = ma.fields.String(metadata={"example": "1 Roosevelt Rd"})
-    city = ma.fields.String(metadata={"example": "Taipei"})
+    name = Text(metadata={"example": "Leaf & Bean Da'an"})
+    address = Text(metadata={"example": "1 Roosevelt Rd"})
+    city = Text(metadata={"example": "Taipei"})
 
 
 class SkuNearbySchema(ma.Schema):
     store = ma.fields.Nested(StoreRefSchema)
     distance_m = ma.fields.Integer(metadata={"example": 420})
-    channel = ma.fields.String(metadata={"example": "shared"})
+    channel = Text(metadata={"example": "shared"})
     available = ma.fields.Integer(metadata={"example": 7})
-    reservable = ma.fields.Boolean(metadata={"example": True})
+    reservable = Bool(metadata={"example": True})
 
 
 SkuNearbyPageSchema = page_schema(SkuNearbySchema, "SkuNearbyPageSchema")
@@ -160,17 +159,21 @@ class CartLineSchema(ma.Schema):
     qty = ma.fields.Integer(required=True, validate=validate.Range(1, 99), metadata={"example": 2})
 
 
-def unique_skus(lines: list[dict]) -> None:
-    """Each SKU once per cart (a marshmallow validator)."""
-    seen = [line["sku_id"] for line in lines]
-    if len(seen) != len(set(seen)):
-        raise ma.ValidationError("Each sku_id may appear only once.")
+class CartField(ma.fields.List):
+    """Cart lines; a SKU listed twice is one line of the summed quantity, as a shop's cart
+    adds up the same item put in twice."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        merged: dict[int, int] = {}
+        for line in super()._deserialize(value, attr, data, **kwargs):
+            merged[line["sku_id"]] = merged.get(line["sku_id"], 0) + line["qty"]
+        return [{"sku_id": sku_id, "qty": qty} for sku_id, qty in merged.items()]
 
 
-CART = ma.fields.List(
+CART = CartField(
     ma.fields.Nested(CartLineSchema),
     required=True,
-    validate=[validate.Length(1, 50), unique_skus],
+    validate=validate.Length(1, 50),
     metadata={"example": [{"sku_id": 501, "qty": 2}]},
 )
 
@@ -202,3 +205,18 @@ class QuoteResultSchema(ma.Schema):
     stores = ma.fields.List(ma.fields.Nested(QuoteStoreSchema))
     partial = ma.fields.List(ma.fields.Nested(PartialStoreSchema))
     coupon = ma.fields.Nested(CouponQuoteSchema, metadata={"description": "With coupon_id only"})
+
+
+class ShelfItemSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    product_id = ma.fields.Integer(metadata={"example": 77})
+    product_title = Text(metadata={"example": "Oolong tea"})
+    code = Text(metadata={"example": "TEA-OOLONG-100G"})
+    title = Text(allow_none=True, metadata={"example": "100 g tin"})
+    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    currency = Text(metadata={"example": "TWD"})
+    available = ma.fields.Integer(metadata={"example": 4})
+    reservable = Bool(metadata={"example": True})
+
+
+ShelfPageSchema = page_schema(ShelfItemSchema, "ShelfPage")

@@ -1,5 +1,5 @@
-"""Stock rules: hold and release units for reservations (DESIGN rule 1), read one row.
-Setting counts (the admin put, the POS/ERP sync) lives in `counts`.
+"""Stock rules: set and sync counts, release units of reservations (DESIGN rule 1); the hold
+itself is one statement of the reserve path (app/pickup/reserving.py).
 
 Every statement that changes several stock rows first locks them in (store_id, sku_id) order, so
 two carts sharing SKUs in different orders queue instead of deadlocking; the changes themselves are
@@ -38,35 +38,6 @@ def lock_rows(session: Session, pairs: list[tuple[int, int]]) -> dict[tuple[int,
     stores, skus = [p[0] for p in pairs], [p[1] for p in pairs]
     rows = session.execute(_LOCK, {"stores": stores, "skus": skus}).mappings()
     return {(r["store_id"], r["sku_id"]): dict(r) for r in rows}
-
-
-def hold_stock(
-    *, session: Session, store_id: int, items: dict[int, int], ref: str | None = None
-) -> None:
-    """Reserve every {sku_id: qty} of shared stock at one store, or nothing (409 lists shorts);
-    `ref` (the reservation) goes to the ledger."""
-    skus = sorted(items)
-    ledger.tag(session, reason="reservation.created", ref=ref)
-    locked = lock_rows(session, [(store_id, sku) for sku in skus])
-    short = []
-    for sku in skus:
-        row = locked.get((store_id, sku))
-        available = row["on_hand"] - row["reserved"] if row and row["channel"] == "shared" else 0
-        if available < items[sku]:
-            short.append({"sku_id": sku, "requested": items[sku], "available": max(available, 0)})
-    if short:
-        raise OutOfStock(f"{len(short)} item(s) short at this store.", short=short)
-    changed = session.execute(
-        text(
-            "UPDATE stock SET reserved = reserved + r.qty"
-            " FROM unnest(CAST(:skus AS bigint[]), CAST(:qtys AS int[])) AS r(sku_id, qty)"
-            " WHERE stock.store_id = :store AND stock.sku_id = r.sku_id"
-            " AND stock.channel = 'shared' AND stock.on_hand - stock.reserved >= r.qty"
-        ),
-        {"store": store_id, "skus": skus, "qtys": [items[s] for s in skus]},
-    ).rowcount
-    if changed != len(skus):  # cannot happen under the locks above; never hold part of a cart
-        raise OutOfStock("Stock changed while reserving; try again.")
 
 
 def release_stock(
@@ -113,7 +84,11 @@ def store_scope(staff) -> tuple[int, ...] | None:
 
 
 def get_merchant_store(
-    *, session: Session, merchant_id: int, store_id: int, store_scope: tuple[int, ...] | None
+    *,
+    session: Session,
+    merchant_id: int,
+    store_id: int,
+    store_scope: tuple[int, ...] | None,
 ) -> Store:
     """A store of the merchant within the caller's scope (None: all its stores); else 404."""
     store = session.get(Store, store_id)
@@ -136,7 +111,10 @@ def get_stock(
 ) -> dict:
     """One stock row of the merchant."""
     get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+        session=session,
+        merchant_id=merchant_id,
+        store_id=store_id,
+        store_scope=store_scope,
     )
     row = (
         session.execute(

@@ -3,6 +3,7 @@
 from flask import current_app
 from flask.views import MethodView
 
+from app import rate_limits
 from app.accounts.permissions import (
     StaffContext,
     current_user_id,
@@ -10,7 +11,7 @@ from app.accounts.permissions import (
     per_user_key,
     staff_required,
 )
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db, limiter
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service
@@ -71,7 +72,9 @@ class Reservations(MethodView):
             **data,
         )
         db.session.commit()
-        return reservation
+        response = prebuilt_json(reservation)  # built as a dict by the service: no schema dump
+        response.status_code = 201
+        return response
 
 
 @reservations_blp.route("/reservations/<uuid:public_id>")
@@ -96,7 +99,7 @@ class ReservationCancel(MethodView):
             session=db.session, user_id=current_user_id(), public_id=str(public_id)
         )
         db.session.commit()
-        return reservation
+        return prebuilt_json(reservation)
 
 
 @reservations_blp.route("/reservations/<uuid:public_id>/extend")
@@ -153,6 +156,8 @@ class StoreReservationReady(MethodView):
 
 @admin_reservations_blp.route("/stores/<int:store_id>/reservations/<uuid:public_id>/pickup")
 class StoreReservationPickup(MethodView):
+    decorators = [rate_limits.wrong_pickup_codes]
+
     @staff_required(*HANDLERS)
     @admin_reservations_blp.arguments(schemas.PickupSchema)
     @admin_reservations_blp.response(200, schemas.StaffReservationSchema)

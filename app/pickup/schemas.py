@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponPriceSchema
+from app.fields import Bool, Text
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
 from app.pagination import PageArgsSchema, page_schema
@@ -23,21 +24,21 @@ class ReservationItemSchema(ma.Schema):
 
 
 class ReservationSchema(ma.Schema):
-    id = ma.fields.String(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
+    id = Text(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
     store_id = ma.fields.Integer(metadata={"example": 12})
-    state = ma.fields.String(metadata={"example": "reserved"})
+    state = Text(metadata={"example": "reserved"})
     items = ma.fields.List(ma.fields.Nested(ReservationItemSchema))
     expires_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
-    extended = ma.fields.Boolean(metadata={"example": False})
+    extended = Bool(metadata={"example": False})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
     ready_at = StoredDateTime(allow_none=True, metadata={"example": None})
     picked_up_at = StoredDateTime(allow_none=True, metadata={"example": None})
     closed_at = StoredDateTime(allow_none=True, metadata={"example": None})
-    close_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    close_reason = Text(allow_none=True, metadata={"example": None})
 
 
 class ReservationCreatedSchema(ReservationSchema):
-    pickup_code = ma.fields.String(
+    pickup_code = Text(
         allow_none=True,
         metadata={
             "example": "042917",
@@ -60,16 +61,14 @@ StaffReservationPageSchema = page_schema(StaffReservationSchema, "StaffReservati
 
 
 class StoreReservationArgsSchema(PageArgsSchema):
-    state = ma.fields.String(
-        load_default=None, validate=validate.OneOf(STATES), metadata={"example": "ready"}
-    )
+    state = Text(load_default=None, validate=validate.OneOf(STATES), metadata={"example": "ready"})
 
 
 class PickupSchema(ma.Schema):
-    code = ma.fields.String(
+    code = Text(
         load_default=None, validate=validate.Regexp(r"^[0-9]{6}$"), metadata={"example": "042917"}
     )
-    override_reason = ma.fields.String(
+    override_reason = Text(
         load_default=None,
         validate=validate.Length(3, 200),
         metadata={"example": "ID card checked: Mei Lin"},
@@ -82,6 +81,6 @@ class PickupSchema(ma.Schema):
 
 
 class StaffCancelSchema(ma.Schema):
-    reason = ma.fields.String(
+    reason = Text(
         required=True, validate=validate.Length(3, 200), metadata={"example": "Item damaged"}
     )

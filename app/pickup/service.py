@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import idempotency
@@ -21,9 +21,12 @@ from app.catalog import service as catalog_service
 from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
 from app.events import service as events_service
+from app.inventory import ledger
 from app.inventory import service as inventory_service
+from app.members import service as members_service
 from app.pagination import page_by_id
-from app.pickup.models import ACTIVE_STATES, Reservation, ReservationItem
+from app.pickup import reserving
+from app.pickup.models import ACTIVE_STATES, Reservation
 from app.stores.models import Store
 
 CODE_ATTEMPTS = 5
@@ -99,69 +102,55 @@ def staff_view(reservation: Reservation, at: datetime) -> dict:
 # --- shopper ---------------------------------------------------------------------------------
 
 
-def _pickup_store(session: Session, store_id: int) -> Store:
-    store = session.get(Store, store_id)
-    if store is None:
+def _raise_unless_held(verdict, lines: dict[int, int]) -> None:
+    """The first rule the HOLD statement found broken, as the error the shopper sees."""
+    if verdict is None:
         raise NotFound("Store not found.", type="stores.not_found")
-    if not (store.is_active and store.pickup_enabled):
+    if not verdict.open:
         raise StoreUnavailable("This store does not take pickup reservations now.")
-    return store
-
-
-def _check_limits(session: Session, user_id: int, lines: dict[int, int], at: datetime) -> None:
-    # Serialises one shopper's reservations, so two at once cannot both slip under the caps.
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended('pickup.user:' || :u, 0))"),
-        {"u": user_id},
-    )
-    active = (Reservation.user_id == user_id) & Reservation.state.in_(ACTIVE_STATES)
-    active &= Reservation.expires_at > at
+    if verdict.foreign_skus:
+        foreign = sorted(verdict.foreign_skus)
+        raise catalog_service.SkuNotFound(
+            f"SKUs not sold at this store: {foreign}.", sku_ids=foreign
+        )
     cfg = current_app.config
-    if session.scalar(select(func.count()).where(active)) >= cfg["PICKUP_MAX_ACTIVE_RESERVATIONS"]:
+    if verdict.too_many:
         raise LimitReached("You hold the most active reservations allowed; pick up or cancel one.")
-    held = session.execute(
-        select(ReservationItem.sku_id, func.sum(ReservationItem.qty))
-        .join(Reservation)
-        .where(active, ReservationItem.sku_id.in_(list(lines)))
-        .group_by(ReservationItem.sku_id)
-    )
-    units = dict(held.all())
-    over = sorted(
-        s for s, q in lines.items() if units.get(s, 0) + q > cfg["PICKUP_MAX_UNITS_PER_SKU"]
-    )
-    if over:
+    if verdict.over_units:
+        over = sorted(verdict.over_units)
         raise LimitReached(
             f"At most {cfg['PICKUP_MAX_UNITS_PER_SKU']} units per SKU may be held: {over}.",
             sku_ids=over,
         )
+    if verdict.held != len(lines):  # nothing was held: the statement holds every line or none
+        short = verdict.short
+        if not short:  # cannot happen under the row locks
+            raise inventory_service.OutOfStock("Stock changed while reserving; try again.")
+        raise inventory_service.OutOfStock(
+            f"{len(short)} item(s) short at this store.", short=short
+        )
 
 
-def _create(session: Session, user_id: int, store_id: int, lines: dict[int, int]) -> Reservation:
-    store = _pickup_store(session, store_id)
-    catalog_service.require_merchant_skus(
-        session=session,
-        merchant_id=store.merchant_id,
-        sku_ids=list(lines),
-        detail="SKUs not sold at this store",
-    )
-    at = now()
-    _check_limits(session, user_id, lines, at)
-    public_id = str(uuid.uuid4())
-    inventory_service.hold_stock(session=session, store_id=store_id, items=lines, ref=public_id)
-    reservation = Reservation(
-        public_id=public_id,
-        user_id=user_id,
-        store_id=store_id,
-        merchant_id=store.merchant_id,
-        state="reserved",
-        pickup_code_hash="",
-        failed_code_attempts=0,
-        expires_at=at + timedelta(minutes=store.pickup_hold_minutes),
-        created_at=at,
-        items=[ReservationItem(sku_id=s, qty=q) for s, q in sorted(lines.items())],
-    )
-    session.add(reservation)
-    return reservation
+def _new_view(
+    public_id: str,
+    store_id: int,
+    lines: dict[int, int],
+    at: datetime,
+    hold_minutes: int,
+) -> dict:
+    return {
+        "id": public_id,
+        "store_id": store_id,
+        "state": "reserved",
+        "items": [{"sku_id": s, "qty": q} for s, q in sorted(lines.items())],
+        "expires_at": at + timedelta(minutes=hold_minutes),
+        "extended": False,
+        "created_at": at,
+        "ready_at": None,
+        "picked_up_at": None,
+        "closed_at": None,
+        "close_reason": None,
+    }
 
 
 def reserve(
@@ -176,38 +165,55 @@ def reserve(
     """Hold every item at one store or none (and the coupon, if one); the answer alone shows the
     pickup code."""
     lines = {i["sku_id"]: i["qty"] for i in items}
-    created: list[Reservation] = []
-
-    def work():
-        created.append(_create(session, user_id, store_id, lines))
-        body = view(created[0], now())
-        if coupon_id is not None:
-            body["coupon"] = _hold_coupon(session, user_id, coupon_id, created[0], lines)
-        emit_change(session, created[0], "reservation.created")
-        return 201, body
-
-    outcome = idempotency.run_once(
-        session=session,
+    payload = {
+        "store_id": store_id,
+        "items": sorted(lines.items()),
+        "coupon_id": coupon_id,
+    }
+    digest = idempotency.request_hash(payload) if idempotency_key is not None else None
+    key_id = reserving.claim(session, user_id=user_id, key=idempotency_key, digest=digest)
+    if idempotency_key is not None and key_id is None:
+        outcome = idempotency.replay(session, user_id, "pickup.reserve", idempotency_key, digest)
+        reservation = _locked_own(session, user_id, outcome.body["id"])
+        return {**outcome.body, "pickup_code": _issue_code(reservation)}
+    at, public_id = now(), str(uuid.uuid4())
+    ledger.tag(session, reason="reservation.created", ref=public_id)
+    verdict = reserving.hold(session, user_id=user_id, store_id=store_id, lines=lines, at=at)
+    _raise_unless_held(verdict, lines)
+    body = _new_view(public_id, store_id, lines, at, verdict.pickup_hold_minutes)
+    code = _new_code()
+    reservation_id = reserving.insert(
+        session,
+        body=body,
         user_id=user_id,
-        scope="pickup.reserve",
-        key=idempotency_key,
-        payload={"store_id": store_id, "items": sorted(lines.items()), "coupon_id": coupon_id},
-        work=work,
+        merchant_id=verdict.merchant_id,
+        code_hash=code_hash(body["id"], code),
+        key_id=key_id if coupon_id is None else None,  # with a coupon, stored once it is held
     )
-    reservation = created[0] if created else _locked_own(session, user_id, outcome.body["id"])
-    return {**outcome.body, "pickup_code": _issue_code(reservation)}
+    if coupon_id is not None:
+        body["coupon"] = coupon_holds.hold_coupon(
+            session=session,
+            user_id=user_id,
+            coupon_id=coupon_id,
+            store_id=store_id,
+            merchant_id=verdict.merchant_id,
+            reservation_id=reservation_id,
+            lines=lines,
+        )
+        if key_id is not None:
+            idempotency.remember(session=session, key_id=key_id, status=201, body=body)
+    _emit_view(session, "reservation.created", verdict.merchant_id, body, user_id)
+    return {**body, "pickup_code": code}
 
 
-def _hold_coupon(session: Session, user_id, coupon_id, reservation, lines) -> dict:
-    session.flush()  # the reservation's id, which the held coupon points at
-    return coupon_holds.hold_coupon(
+def _emit_view(session: Session, event_type: str, merchant_id: int, body: dict, user_id: int):
+    """The event of a change the fast path made (it has the answer, not the ORM row)."""
+    events_service.emit(
         session=session,
-        user_id=user_id,
-        coupon_id=coupon_id,
-        store_id=reservation.store_id,
-        merchant_id=reservation.merchant_id,
-        reservation_id=reservation.id,
-        lines=lines,
+        type=event_type,
+        merchant_id=merchant_id,
+        ordering_key=f"reservation:{body['id']}",
+        data={**body, "user_id": user_id},
     )
 
 
@@ -233,7 +239,10 @@ def find(session: Session, *conditions, lock: bool = False) -> Reservation:
 
 def _locked_own(session: Session, user_id: int, public_id: str) -> Reservation:
     return find(
-        session, Reservation.public_id == public_id, Reservation.user_id == user_id, lock=True
+        session,
+        Reservation.public_id == public_id,
+        Reservation.user_id == user_id,
+        lock=True,
     )
 
 
@@ -245,7 +254,13 @@ def require_transition(reservation: Reservation, target: str, at: datetime) -> N
 
 
 def close(
-    session: Session, reservation: Reservation, *, state: str, by: int | None, reason: str, at
+    session: Session,
+    reservation: Reservation,
+    *,
+    state: str,
+    by: int | None,
+    reason: str,
+    at,
 ) -> None:
     """End an active reservation: release its units, or take them off on_hand when picked up."""
     inventory_service.release_stock(
@@ -265,6 +280,7 @@ def close(
             store_id=reservation.store_id,
             staff_user_id=by,
         )
+        members_service.on_pickup(session=session, reservation=reservation)
     else:
         coupon_holds.release_held_coupons(session=session, reservation_ids=[reservation.id])
     emit_change(session, reservation, f"reservation.{state}")
@@ -294,7 +310,12 @@ def list_own(
     """The shopper's reservations, newest first."""
     query = select(Reservation).where(Reservation.user_id == user_id)
     rows, next_cursor = page_by_id(
-        session, query, id_column=Reservation.id, kind="reservations", limit=limit, cursor=cursor
+        session,
+        query,
+        id_column=Reservation.id,
+        kind="reservations",
+        limit=limit,
+        cursor=cursor,
     )
     at = now()
     return [view(r, at) for r in rows], next_cursor
@@ -302,13 +323,38 @@ def list_own(
 
 def cancel_own(*, session: Session, user_id: int, public_id: str) -> dict:
     """The shopper lets go of a reservation; its units go back on sale."""
-    reservation = _locked_own(session, user_id, public_id)
     at = now()
-    require_transition(reservation, "cancelled", at)
-    close(
-        session, reservation, state="cancelled", by=user_id, reason="Cancelled by shopper.", at=at
+    ledger.tag(session, reason="reservation.cancelled", ref=public_id)
+    row = reserving.cancel(
+        session,
+        user_id=user_id,
+        public_id=public_id,
+        reason="Cancelled by shopper.",
+        at=at,
     )
-    return view(reservation, at)
+    if row is None:  # not theirs (404), or no longer active (409): say which
+        reservation = find(
+            session, Reservation.public_id == public_id, Reservation.user_id == user_id
+        )
+        require_transition(reservation, "cancelled", at)
+        raise InvalidTransition("This reservation changed meanwhile; try again.")
+    if row.holds_coupon:
+        coupon_holds.release_held_coupons(session=session, reservation_ids=[row.id])
+    body = {
+        "id": public_id,
+        "store_id": row.store_id,
+        "state": "cancelled",
+        "items": row.items,
+        "expires_at": row.expires_at,
+        "extended": row.extended_at is not None,
+        "created_at": row.created_at,
+        "ready_at": row.ready_at,
+        "picked_up_at": row.picked_up_at,
+        "closed_at": row.closed_at,
+        "close_reason": row.close_reason,
+    }
+    _emit_view(session, "reservation.cancelled", row.merchant_id, body, user_id)
+    return body
 
 
 def extend_own(*, session: Session, user_id: int, public_id: str) -> dict:

@@ -15,6 +15,11 @@ module, the order of appending). Each step gets the raw psycopg2 connection insi
 one transaction (do not commit), the --seed number (derive its own numpy Generator from it),
 whether this is the demo world, and `progress(length, label)`, a click progress bar to use as a
 context manager (`bar.update(n)`).
+
+The seed command calls `analyze_written(conn)` after the stores and after every step: a fresh
+database has no planner statistics for rows loaded inside this (uncommitted) transaction, and a
+re-seed would keep the previous world's. A step whose own statements read what an earlier one
+of them loaded calls it in between too.
 """
 
 import importlib
@@ -23,9 +28,37 @@ from collections.abc import Callable
 
 EXTRA_STEPS: list[Callable[..., None]] = []
 
+# Tables (temporary ones too) this transaction changed since the last pass: pg_stat_xact_* counts
+# the current transaction's own inserts, updates and deletes; seed_analysed remembers the counts
+# at the last ANALYZE (dropped at commit, with the transaction it belongs to).
+_WRITTEN = """
+CREATE TEMP TABLE IF NOT EXISTS seed_analysed (relid oid PRIMARY KEY, changes bigint NOT NULL)
+    ON COMMIT DROP;
+SELECT x.relid::regclass::text, x.n_tup_ins + x.n_tup_upd + x.n_tup_del
+FROM pg_stat_xact_user_tables x LEFT JOIN seed_analysed a USING (relid)
+WHERE x.n_tup_ins + x.n_tup_upd + x.n_tup_del > coalesce(a.changes, 0)
+  AND x.relid <> 'seed_analysed'::regclass
+"""
+_REMEMBER = """
+INSERT INTO seed_analysed (relid, changes) VALUES (%s::regclass, %s)
+ON CONFLICT (relid) DO UPDATE SET changes = EXCLUDED.changes
+"""
+
 
 def load_steps() -> list[Callable[..., None]]:
     """Import every module of this package, so each can append its steps, and list them."""
     for module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
         importlib.import_module(f"{__name__}.{module}")
     return list(EXTRA_STEPS)
+
+
+def analyze_written(conn) -> list[str]:
+    """ANALYZE every table this transaction changed since the last call, so the next statement
+    is planned on the rows it will read; the tables analysed."""
+    with conn.cursor() as cursor:
+        cursor.execute(_WRITTEN)
+        written = cursor.fetchall()
+        for table, changes in written:
+            cursor.execute(f"ANALYZE {table}")
+            cursor.execute(_REMEMBER, (table, changes))
+    return [table for table, _ in written]

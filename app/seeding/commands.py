@@ -7,8 +7,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import text
 
 from app.extensions import db
+from app.seeding import analyze_written, load_steps, world
 from app.seeding import demo as demo_world
-from app.seeding import load_steps, world
 
 
 def _progress(length: int, label: str):
@@ -50,12 +50,12 @@ def seed(rng_seed: int, demo: bool, stores: int, cities: int, reset: bool, store
     if demo:
         first_merchant = db.session.scalar(text("SELECT min(merchant_id) FROM stores"))
         demo_world.create_demo_staff(session=db.session, merchant_id=first_merchant)
+    analyze_written(conn)
     click.echo(f"stores loaded after {time.monotonic() - started:.1f} s")
     for step in [] if stores_only else load_steps():
         step(conn, rng_seed=rng_seed, demo=demo, progress=_progress)
+        analyze_written(conn)  # the next step's plans see these rows (and so do the first reads)
         click.echo(f"{step.__name__} done after {time.monotonic() - started:.1f} s")
-    db.session.commit()
-    db.session.execute(text("ANALYZE"))  # fresh statistics, or the first plans are guesses
     db.session.commit()
     click.echo(
         f"world {rng_seed}: {summary['stores']} stores in {summary['cities']} cities"

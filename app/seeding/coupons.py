@@ -10,7 +10,7 @@ shoppers can claim many times. Counters start at zero (nothing claimed, nothing 
 rule 2 wants them: coupons, coupon_user_claims and coupon_store_days stay empty.
 """
 
-from app.seeding import EXTRA_STEPS
+from app.seeding import EXTRA_STEPS, analyze_written
 
 CHAIN_MIN_STORES = 4
 TEMPLATES = 5
@@ -66,6 +66,7 @@ def seed_coupons(conn, *, rng_seed: int, demo: bool, progress) -> None:
         with progress(2, "coupons") as bar:
             for statement in (_MERCHANTS, _CAMPAIGNS):
                 cursor.execute(statement, params)
+                analyze_written(conn)
                 bar.update(1)
 
 

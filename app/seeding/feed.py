@@ -9,26 +9,33 @@ they start exact. All in SQL inside the seed's transaction, deterministic from t
 """
 
 from app.accounts import service as accounts_service
-from app.seeding import EXTRA_STEPS
+from app.seeding import EXTRA_STEPS, analyze_written
 from app.seeding.demo import PASSWORD
 
 SHOPPERS = {True: 50, False: 5_000}  # demo world, full world
 FOLLOWS_PER_SHOPPER = {True: 3, False: 8}
 
-_SHOPPERS = """
+_SHOPPERS = (
+    """
 INSERT INTO users (email, password_hash, display_name)
 SELECT 'feed-' || g || '@seed.shopnear.test', %(hash)s, 'Shopper ' || g
 FROM generate_series(1, %(shoppers)s) g
-ON CONFLICT ((lower(email))) DO NOTHING;
+ON CONFLICT ((lower(email))) DO NOTHING
+""",
+    """
 CREATE TEMP TABLE seed_feed_users ON COMMIT DROP AS
 SELECT row_number() OVER (ORDER BY id) AS n, id FROM users
-WHERE email LIKE 'feed-%%@seed.shopnear.test';
+WHERE email LIKE 'feed-%%@seed.shopnear.test'
+""",
+    """
 CREATE TEMP TABLE seed_feed_merchants ON COMMIT DROP AS
 SELECT row_number() OVER (ORDER BY merchant_id) AS n, merchant_id, store_id, city
 FROM (SELECT DISTINCT ON (merchant_id) merchant_id, id AS store_id, city
-      FROM stores ORDER BY merchant_id, id) first_store;
-"""
-_POSTS = """
+      FROM stores ORDER BY merchant_id, id) first_store
+""",
+)
+_POSTS = (
+    """
 INSERT INTO posts (merchant_id, kind, state, title, body, sku_ids, store_id, cities,
                    publish_at, poll_closes_at)
 SELECT m.merchant_id, k.kind, 'published', k.title, 'Generated post.',
@@ -41,31 +48,43 @@ SELECT m.merchant_id, k.kind, 'published', k.title, 'Generated post.',
 FROM seed_feed_merchants m
 CROSS JOIN (VALUES (1, 'article', 'New this week'), (2, 'product', 'In store now'),
                    (3, 'poll', 'What should we stock next?')) k (n, kind, title)
-LEFT JOIN LATERAL (SELECT id FROM skus WHERE skus.merchant_id = m.merchant_id
-                   ORDER BY id LIMIT 1) sku ON true
-WHERE k.kind <> 'product' OR sku.id IS NOT NULL;
+-- one pass over the SKUs: a per-merchant ORDER BY id LIMIT 1 walks the primary key through
+-- every earlier merchant's SKUs (they are numbered merchant by merchant)
+LEFT JOIN (SELECT merchant_id, min(id) AS id FROM skus GROUP BY merchant_id) sku
+  ON sku.merchant_id = m.merchant_id
+WHERE k.kind <> 'product' OR sku.id IS NOT NULL
+""",
+    """
 INSERT INTO poll_options (post_id, position, label)
 SELECT p.id, o.position, o.label FROM posts p
 CROSS JOIN (VALUES (0, 'Oolong'), (1, 'Matcha'), (2, 'Chai')) o (position, label)
-WHERE p.kind = 'poll';
-"""
-_FOLLOWS = """
+WHERE p.kind = 'poll'
+""",
+)
+_FOLLOWS = (
+    """
 INSERT INTO follows (user_id, merchant_id)
 SELECT u.id, m.merchant_id FROM seed_feed_users u
 CROSS JOIN generate_series(1, %(follows)s) g
 JOIN seed_feed_merchants m
   ON m.n = 1 + (hashint8extended(u.n * 64 + g, %(seed)s) & 1048575)
            %% (SELECT count(*) FROM seed_feed_merchants)
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
+""",
+    """
 INSERT INTO likes (post_id, user_id)
 SELECT p.id, f.user_id FROM follows f JOIN posts p ON p.merchant_id = f.merchant_id
-WHERE hashint8extended(p.id * 7919 + f.user_id, %(seed)s) & 3 = 0;
+WHERE hashint8extended(p.id * 7919 + f.user_id, %(seed)s) & 3 = 0
+""",
+    """
 INSERT INTO poll_votes (post_id, user_id, option_ids)
 SELECT p.id, f.user_id, ARRAY[o.id]
 FROM follows f JOIN posts p ON p.merchant_id = f.merchant_id AND p.kind = 'poll'
 JOIN poll_options o ON o.post_id = p.id
  AND o.position = (hashint8extended(p.id * 31 + f.user_id, %(seed)s) & 1048575) %% 3
-WHERE hashint8extended(p.id * 17 + f.user_id, %(seed)s) & 1 = 0;
+WHERE hashint8extended(p.id * 17 + f.user_id, %(seed)s) & 1 = 0
+""",
+    """
 INSERT INTO buyer_shows (user_id, merchant_id, sku_ids, body, rating, verified, state,
                          moderated_at)
 SELECT DISTINCT ON (f.merchant_id) f.user_id, f.merchant_id, COALESCE(p.sku_ids, '{}'),
@@ -74,22 +93,31 @@ SELECT DISTINCT ON (f.merchant_id) f.user_id, f.merchant_id, COALESCE(p.sku_ids,
 FROM follows f
 LEFT JOIN posts p ON p.merchant_id = f.merchant_id AND p.kind = 'product'
 WHERE %(demo)s OR hashint8extended(f.merchant_id, %(seed)s) & 3 = 0
-ORDER BY f.merchant_id, f.user_id;
-"""
+ORDER BY f.merchant_id, f.user_id
+""",
+)
 # Counters from the rows they count (DESIGN: counters never drift).
-_COUNTERS = """
+_COUNTERS = (
+    """
 INSERT INTO merchant_follower_counts (merchant_id, followers)
 SELECT merchant_id, count(*) FROM follows GROUP BY merchant_id
-ON CONFLICT (merchant_id) DO UPDATE SET followers = EXCLUDED.followers;
+ON CONFLICT (merchant_id) DO UPDATE SET followers = EXCLUDED.followers
+""",
+    """
 UPDATE posts SET like_count = c.n
-FROM (SELECT post_id, count(*) AS n FROM likes GROUP BY post_id) c WHERE posts.id = c.post_id;
+FROM (SELECT post_id, count(*) AS n FROM likes GROUP BY post_id) c WHERE posts.id = c.post_id
+""",
+    """
 UPDATE posts SET voter_count = c.n
 FROM (SELECT post_id, count(*) AS n FROM poll_votes GROUP BY post_id) c
-WHERE posts.id = c.post_id;
+WHERE posts.id = c.post_id
+""",
+    """
 UPDATE poll_options SET votes = c.n
 FROM (SELECT unnest(option_ids) AS option_id, count(*) AS n FROM poll_votes GROUP BY 1) c
-WHERE poll_options.id = c.option_id;
-"""
+WHERE poll_options.id = c.option_id
+""",
+)
 
 
 def seed_feed(conn, *, rng_seed: int, demo: bool, progress) -> None:
@@ -105,10 +133,11 @@ def seed_feed(conn, *, rng_seed: int, demo: bool, progress) -> None:
             "follows": FOLLOWS_PER_SHOPPER[demo],
             "hash": accounts_service.hash_password(PASSWORD),
         }
-        steps = (_SHOPPERS, _POSTS, _FOLLOWS, _COUNTERS)
-        with progress(len(steps), "feed") as bar:
-            for statement in steps:
+        statements = (*_SHOPPERS, *_POSTS, *_FOLLOWS, *_COUNTERS)
+        with progress(len(statements), "feed") as bar:
+            for statement in statements:
                 cursor.execute(statement, params)
+                analyze_written(conn)  # each statement reads what the ones before it loaded
                 bar.update(1)
 
 

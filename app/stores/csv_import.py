@@ -10,12 +10,18 @@ from webargs.flaskparser import FlaskParser
 CSV = "text/csv"
 # Columns besides the store fields themselves: lat/lng make `location`, hours is a JSON cell.
 LOCATION = ("lat", "lng")
+# CSV cells are text; the JSON schema takes only true/false, so the usual spellings become those.
+FLAGS = ("pickup_enabled", "is_active")
+SPELLINGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def _row(line: dict[str, str]) -> dict:
     row = {key: value for key, value in line.items() if key and value not in (None, "")}
     if any(key in row for key in LOCATION):
         row["location"] = {key: row.pop(key) for key in LOCATION if key in row}
+    for key in FLAGS:
+        if key in row:
+            row[key] = SPELLINGS.get(row[key].strip().lower(), row[key])
     if "hours" in row:
         with suppress(ValueError):  # bad JSON stays text: the schema then names the field
             row["hours"] = json.loads(row["hours"])

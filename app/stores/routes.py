@@ -2,17 +2,23 @@
 
 import datetime as dt
 
-from flask import current_app, make_response, request
+from flask import make_response, request
 from flask.views import MethodView
 
-from app import idempotency
-from app.accounts.permissions import StaffContext, staff_required
+from app import cache, idempotency, rate_limits
+from app.accounts.permissions import (
+    StaffContext,
+    current_user_id,
+    optional_login,
+    staff_required,
+)
 from app.blueprint import Blueprint, prebuilt_json
+from app.clock import now
 from app.content_types import accepts
-from app.errors import Forbidden, Invalid
+from app.errors import Forbidden
 from app.extensions import db
 from app.pagination import decode_cursor, encode_cursor
-from app.stores import schemas, search
+from app.stores import cards, schemas, search
 from app.stores import service as stores_service
 from app.stores.csv_import import CSV, StoreImportParser
 
@@ -28,14 +34,10 @@ STORE = schemas.StoreSchema()
 HOURS_EDITORS = ("owner", "operator", "store_manager")
 
 
-def now() -> dt.datetime:
-    """The current moment; tests set app.config["CLOCK"] to a function to fix it (no sleeping)."""
-    clock = current_app.config.get("CLOCK")
-    return clock() if clock else dt.datetime.now(dt.UTC)
-
-
 @stores_blp.route("/stores/nearby")
 class NearbyStores(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stores_blp.arguments(schemas.NearbyArgsSchema, location="query")
     @stores_blp.response(200, schemas.NearbyPageSchema)
     def get(self, args):
@@ -46,8 +48,30 @@ class NearbyStores(MethodView):
         )
 
 
+@stores_blp.route("/stores/cards")
+class StoreCards(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
+    @optional_login
+    @stores_blp.arguments(schemas.CardsArgsSchema, location="query")
+    @stores_blp.response(200, schemas.StoreCardsPageSchema)
+    def get(self, args):
+        """Map pins in one call: distance, open now, pickup, a SKU's stock, coupons, latest post."""
+        extra = {"sku_id": args.pop("sku_id"), "user_id": current_user_id(), "now": now()}
+        if args["bbox"] is not None:
+            body = cards.cards_in_bbox(
+                session=db.session, bbox=args["bbox"], limit=args["limit"], **extra
+            )
+        else:
+            del args["bbox"]
+            body = cards.cards_near(session=db.session, **args, **extra)
+        return prebuilt_json(body)
+
+
 @stores_blp.route("/stores/map")
 class StoresMap(MethodView):
+    decorators = [rate_limits.shopper_reads]
+
     @stores_blp.arguments(schemas.MapArgsSchema, location="query")
     @stores_blp.response(200, schemas.FeatureCollectionSchema)
     def get(self, args):
@@ -64,9 +88,14 @@ class StoreDetail(MethodView):
     @stores_blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self, store_id):
         """One store with this week's hours and today's exception."""
-        response = prebuilt_json(
-            search.store_detail(session=db.session, store_id=store_id, now=now())
+        at = now()
+        detail = cache.cached(
+            "store",
+            store_id,
+            lambda: search.store_detail(session=db.session, store_id=store_id, now=at),
+            fresh_for=lambda body: search.detail_fresh_for(body, at),
         )
+        response = prebuilt_json(detail)
         response.add_etag()
         return response.make_conditional(request)
 
@@ -193,18 +222,7 @@ class AdminHoursExceptions(MethodView):
         return {"items": items}
 
 
-def _date(value: str) -> dt.date:
-    """The date in the path (YYYY-MM-DD, years 2000..2100)."""
-    try:
-        day = dt.date.fromisoformat(value)
-    except ValueError:
-        raise Invalid("date", "Use YYYY-MM-DD.") from None
-    if not 2000 <= day.year <= 2100:
-        raise Invalid("date", "Must be within the years 2000..2100.")
-    return day
-
-
-@admin_stores_blp.route("/stores/<int:store_id>/hours-exceptions/<day>")
+@admin_stores_blp.route("/stores/<int:store_id>/hours-exceptions/<date:day>")
 class AdminHoursException(MethodView):
     @staff_required(*HOURS_EDITORS)
     @admin_stores_blp.arguments(schemas.HoursExceptionInSchema)
@@ -216,7 +234,7 @@ class AdminHoursException(MethodView):
             session=db.session,
             merchant_id=staff.merchant_id,
             store_id=store_id,
-            day=_date(day),
+            day=day,
             data=data,
         )
         db.session.commit()
@@ -228,6 +246,6 @@ class AdminHoursException(MethodView):
         """Back to the regular hours on that date."""
         staff.require_store(store_id)
         stores_service.delete_exception(
-            session=db.session, merchant_id=staff.merchant_id, store_id=store_id, day=_date(day)
+            session=db.session, merchant_id=staff.merchant_id, store_id=store_id, day=day
         )
         db.session.commit()

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import ValidationError, validate, validates_schema
 
+from app.fields import Bool, QueryBool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 from app.stores.models import WEEKDAYS
@@ -28,15 +29,19 @@ def valid_timezone(value: str) -> None:
         raise ValidationError("Unknown IANA time zone (e.g. Asia/Taipei).")
 
 
+# The contract lists the zones, so a client (and a generated test) knows which names exist.
+TIMEZONE_DOC = {"example": "Asia/Taipei", "enum": sorted(_zones())}
+
+
 class RangeSchema(ma.Schema):
     """One opening range; `closes` before `opens` runs past midnight, 00:00-24:00 is all day."""
 
-    opens = ma.fields.String(
+    opens = Text(
         required=True,
         validate=validate.Regexp(HHMM, error="Use HH:MM."),
         metadata={"example": "09:00"},
     )
-    closes = ma.fields.String(
+    closes = Text(
         required=True,
         validate=validate.Regexp(HHMM_OR_24, error="Use HH:MM (24:00 allowed)."),
         metadata={"example": "21:30"},
@@ -75,16 +80,16 @@ class StoreSchema(ma.Schema):
 
     id = ma.fields.Integer(metadata={"example": 42})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    code = ma.fields.String(allow_none=True, metadata={"example": "TPE-001"})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
-    address = ma.fields.String(metadata={"example": "No. 7, Songren Rd"})
-    city = ma.fields.String(metadata={"example": "Taipei"})
+    code = Text(allow_none=True, metadata={"example": "TPE-001"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
+    address = Text(metadata={"example": "No. 7, Songren Rd"})
+    city = Text(metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema, attribute="position")
-    timezone = ma.fields.String(metadata={"example": "Asia/Taipei"})
-    phone = ma.fields.String(allow_none=True, metadata={"example": "+886 2 1234 5678"})
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    timezone = Text(metadata={"example": "Asia/Taipei"})
+    phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
+    pickup_enabled = Bool(metadata={"example": True})
     pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
@@ -93,47 +98,37 @@ class StoreSchema(ma.Schema):
 class StoreUpdateSchema(ma.Schema):
     """Fields a PATCH may change; store managers only hours and pickup settings."""
 
-    code = ma.fields.String(
-        allow_none=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"}
-    )
-    name = ma.fields.String(validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"})
-    address = ma.fields.String(
-        validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"}
-    )
-    city = ma.fields.String(validate=validate.Length(1, 80), metadata={"example": "Taipei"})
+    code = Text(allow_none=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"})
+    name = Text(validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"})
+    address = Text(validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"})
+    city = Text(validate=validate.Length(1, 80), metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema)
-    timezone = ma.fields.String(validate=valid_timezone, metadata={"example": "Asia/Taipei"})
-    phone = ma.fields.String(
+    timezone = Text(validate=valid_timezone, metadata=TIMEZONE_DOC)
+    phone = Text(
         allow_none=True, validate=validate.Regexp(PHONE), metadata={"example": "+886 2 1234 5678"}
     )
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
     pickup_hold_minutes = ma.fields.Integer(
         validate=validate.Range(5, 10080), metadata={"example": 120}
     )
-    is_active = ma.fields.Boolean(metadata={"example": True})
+    is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
 
 
 class StoreCreateSchema(StoreUpdateSchema):
-    name = ma.fields.String(
+    name = Text(
         required=True, validate=validate.Length(1, 120), metadata={"example": "Leaf & Bean"}
     )
-    address = ma.fields.String(
+    address = Text(
         required=True, validate=validate.Length(1, 255), metadata={"example": "No. 7, Songren Rd"}
     )
-    city = ma.fields.String(
-        required=True, validate=validate.Length(1, 80), metadata={"example": "Taipei"}
-    )
+    city = Text(required=True, validate=validate.Length(1, 80), metadata={"example": "Taipei"})
     location = ma.fields.Nested(LocationSchema, required=True)
-    timezone = ma.fields.String(
-        required=True, validate=valid_timezone, metadata={"example": "Asia/Taipei"}
-    )
+    timezone = Text(required=True, validate=valid_timezone, metadata=TIMEZONE_DOC)
 
 
 class StoreImportRowSchema(StoreCreateSchema):
-    code = ma.fields.String(
-        required=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"}
-    )
+    code = Text(required=True, validate=validate.Regexp(CODE), metadata={"example": "TPE-001"})
 
 
 class StoreImportSchema(ma.Schema):
@@ -156,9 +151,9 @@ class StoreImportSchema(ma.Schema):
 
 
 class ImportedStoreSchema(ma.Schema):
-    code = ma.fields.String(metadata={"example": "TPE-001"})
+    code = Text(metadata={"example": "TPE-001"})
     id = ma.fields.Integer(metadata={"example": 42})
-    created = ma.fields.Boolean(metadata={"example": True})
+    created = Bool(metadata={"example": True})
 
 
 class ImportResultSchema(ma.Schema):
@@ -168,15 +163,15 @@ class ImportResultSchema(ma.Schema):
 
 
 class AdminListArgsSchema(PageArgsSchema):
-    include_inactive = ma.fields.Boolean(load_default=True, metadata={"example": True})
+    include_inactive = QueryBool(load_default=True, metadata={"example": True})
 
 
 class HoursExceptionInSchema(ma.Schema):
     """Closed, or special ranges that replace the date's regular hours."""
 
-    closed = ma.fields.Boolean(required=True, metadata={"example": False})
+    closed = Bool(required=True, metadata={"example": False})
     hours = day_ranges(load_default=list)
-    note = ma.fields.String(
+    note = Text(
         load_default=None, validate=validate.Length(max=200), metadata={"example": "New Year"}
     )
 
@@ -188,9 +183,9 @@ class HoursExceptionInSchema(ma.Schema):
 
 class HoursExceptionSchema(ma.Schema):
     date = ma.fields.Date(metadata={"example": "2026-12-31"})
-    closed = ma.fields.Boolean(metadata={"example": False})
+    closed = Bool(metadata={"example": False})
     hours = day_ranges()
-    note = ma.fields.String(allow_none=True, metadata={"example": "New Year"})
+    note = Text(allow_none=True, metadata={"example": "New Year"})
 
 
 class HoursExceptionListSchema(ma.Schema):
@@ -204,14 +199,12 @@ StorePageSchema = page_schema(StoreSchema, "StorePageSchema")
 
 
 class StoreFiltersSchema(ma.Schema):
-    open_now = ma.fields.Boolean(load_default=None, metadata={"example": True})
-    pickup = ma.fields.Boolean(load_default=None, metadata={"example": True})
+    open_now = QueryBool(load_default=None, metadata={"example": True})
+    pickup = QueryBool(load_default=None, metadata={"example": True})
     merchant_id = ma.fields.Integer(
         load_default=None, validate=validate.Range(1, 2**62), metadata={"example": 3}
     )
-    q = ma.fields.String(
-        load_default=None, validate=validate.Length(1, 80), metadata={"example": "bean"}
-    )
+    q = Text(load_default=None, validate=validate.Length(1, 80), metadata={"example": "bean"})
 
 
 class NearbyArgsSchema(StoreFiltersSchema, PageArgsSchema):
@@ -222,14 +215,14 @@ class NearbyArgsSchema(StoreFiltersSchema, PageArgsSchema):
 
 class StoreMerchantSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 3})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean"})
+    name = Text(metadata={"example": "Leaf & Bean"})
 
 
 class NearbyStoreSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 42})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     merchant = ma.fields.Nested(StoreMerchantSchema)
-    address = ma.fields.String(metadata={"example": "No. 7, Songren Rd"})
+    address = Text(metadata={"example": "No. 7, Songren Rd"})
     location = ma.fields.Nested(LocationSchema)
     distance_m = ma.fields.Integer(
         metadata={
@@ -238,8 +231,8 @@ class NearbyStoreSchema(ma.Schema):
             "great-circle distance, which may differ from it by up to ~0.5 %.",
         }
     )
-    open_now = ma.fields.Boolean(metadata={"example": True})
-    next_change_at = ma.fields.String(
+    open_now = Bool(metadata={"example": True})
+    next_change_at = Text(
         allow_none=True,
         metadata={
             "example": "2026-11-25T21:30:00+08:00",
@@ -247,22 +240,26 @@ class NearbyStoreSchema(ma.Schema):
             "store's zone; null when not within 7 days.",
         },
     )
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
 
 
 NearbyPageSchema = page_schema(NearbyStoreSchema, "NearbyPageSchema")
 
 
 class StoreDetailSchema(NearbyStoreSchema):
-    city = ma.fields.String(metadata={"example": "Taipei"})
-    timezone = ma.fields.String(metadata={"example": "Asia/Taipei"})
-    phone = ma.fields.String(allow_none=True, metadata={"example": "+886 2 1234 5678"})
+    city = Text(metadata={"example": "Taipei"})
+    timezone = Text(metadata={"example": "Asia/Taipei"})
+    phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
     pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
     hours = ma.fields.Nested(WeekHoursSchema)
     today_exception = ma.fields.Nested(HoursExceptionSchema, allow_none=True)
 
     class Meta:
         exclude = ("distance_m",)
+
+
+NUMBER = r"-?[0-9]{1,3}(\.[0-9]+)?"
+BBOX = f"^{NUMBER},{NUMBER},{NUMBER},{NUMBER}$"
 
 
 class BBoxField(ma.fields.Field):
@@ -288,30 +285,115 @@ class BBoxField(ma.fields.Field):
 
 
 class MapArgsSchema(StoreFiltersSchema):
-    bbox = BBoxField(required=True, metadata={"example": "121.50,25.02,121.58,25.06"})
+    bbox = BBoxField(
+        required=True,
+        metadata={"type": "string", "pattern": BBOX, "example": "121.50,25.02,121.58,25.06"},
+    )
 
 
 class MapPropertiesSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 42})
-    name = ma.fields.String(metadata={"example": "Leaf & Bean Xinyi"})
+    name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    open_now = ma.fields.Boolean(metadata={"example": True})
-    pickup_enabled = ma.fields.Boolean(metadata={"example": True})
+    open_now = Bool(metadata={"example": True})
+    pickup_enabled = Bool(metadata={"example": True})
 
 
 class PointSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "Point"})
+    type = Text(metadata={"example": "Point"})
     coordinates = ma.fields.List(ma.fields.Float(), metadata={"example": [121.5654, 25.033]})
 
 
 class FeatureSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "Feature"})
+    type = Text(metadata={"example": "Feature"})
     id = ma.fields.Integer(metadata={"example": 42})
     geometry = ma.fields.Nested(PointSchema)
     properties = ma.fields.Nested(MapPropertiesSchema)
 
 
 class FeatureCollectionSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "FeatureCollection"})
+    type = Text(metadata={"example": "FeatureCollection"})
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
-    truncated = ma.fields.Boolean(metadata={"example": False})
+    truncated = Bool(metadata={"example": False})
+
+
+class CardsArgsSchema(PageArgsSchema):
+    """Store cards around a point (lat, lng, radius_m) or in a box (bbox): one of the two."""
+
+    lat = lat_field(load_default=None)
+    lng = lng_field(load_default=None)
+    radius_m = radius_field()
+    bbox = BBoxField(load_default=None, metadata={"example": "121.50,25.02,121.58,25.06"})
+    sku_id = ma.fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"example": 17, "description": "Also show this SKU's stock at each store."},
+    )
+
+    @validates_schema
+    def _one_form(self, data, **kwargs):
+        point = data.get("lat") is not None, data.get("lng") is not None
+        if data.get("bbox") is not None:
+            if any(point):
+                raise ValidationError("Give either bbox or lat/lng, not both.", "bbox")
+            if data.get("cursor") is not None:
+                raise ValidationError("The bbox form has one page (zoom in).", "cursor")
+        elif not all(point):
+            missing = "lng" if point[0] else "lat"
+            raise ValidationError("Required (or give bbox).", missing)
+
+
+class CardStockSchema(ma.Schema):
+    available = ma.fields.Integer(metadata={"example": 3, "description": "Units on the shelf"})
+    reservable = Bool(
+        metadata={"example": True, "description": "Shared stock at a pickup store: reservable"}
+    )
+
+
+class CardCouponSchema(ma.Schema):
+    campaign_id = ma.fields.Integer(metadata={"example": 41})
+    title = Text(metadata={"example": "NT$50 off"})
+    kind = Text(metadata={"example": "amount_off"})
+    value_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    percent_off = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    red_packet_max_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    currency = Text(metadata={"example": "TWD"})
+
+
+class CardCouponsSchema(ma.Schema):
+    claimable = ma.fields.Integer(
+        metadata={"example": 2, "description": "Campaigns claimable here"}
+    )
+    best = ma.fields.Nested(
+        CardCouponSchema,
+        allow_none=True,
+        metadata={"description": "The most money off (then the highest percentage)"},
+    )
+
+
+class CardPostSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 7})
+    title = Text(allow_none=True, metadata={"example": "New autumn blends"})
+    kind = Text(metadata={"example": "article"})
+    published_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00+00:00"})
+
+
+class StoreCardSchema(NearbyStoreSchema):
+    distance_m = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "example": 312,
+            "description": "Geodesic metres from lat/lng; null in the bbox form",
+        },
+    )
+    stock = ma.fields.Nested(
+        CardStockSchema, allow_none=True, metadata={"description": "With sku_id only"}
+    )
+    coupons = ma.fields.Nested(CardCouponsSchema)
+    latest_post = ma.fields.Nested(CardPostSchema, allow_none=True)
+
+
+class StoreCardsPageSchema(page_schema(StoreCardSchema, "StoreCardsPage")):
+    truncated = Bool(
+        metadata={"example": False, "description": "bbox form: more stores than `limit`"}
+    )

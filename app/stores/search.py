@@ -21,28 +21,39 @@ from app.pagination import decode_cursor, encode_cursor
 POINT = "ST_SetSRID(ST_MakePoint(:lng, :lat), 4326)::geography"
 MAP_LIMIT = 500
 
-# Ordered by `<->` (the GiST index's great-circle distance) then id. The index can only order by
-# `<->` alone (a second sort key would make PostgreSQL fetch and sort every store in the radius),
-# so the inner query takes the nearest rows WITH TIES: a page never ends inside a group of equal
-# distances, the outer query orders those few rows by id, and the cursor pages on (<->, id), the
-# very same values, so pages never repeat or skip. ST_Distance (the geodesic shown) and the open
-# state run only for the rows returned.
+# Nearest first by the distance shown: the geodesic on the WGS84 spheroid (ST_Distance), then id.
+# The GiST index orders by `<->`, the great-circle distance on a sphere, which differs from the
+# spheroid's by at most 0.6 % (the radii of curvature lie within 6 335..6 400 km of the sphere's
+# 6 371 km). So the KNN scan takes the page's first `limit` stores by `<->` (the index stops
+# there); the farthest of them, at spheroid distance D, bounds the page: any store nearer by the
+# spheroid lies within D × 1.01 on the sphere. The outer query takes exactly those (an index
+# range scan, ST_DWithin on the sphere), orders them by (spheroid distance, id) and keeps `limit`
+# of them; the cursor pages on that same pair, so pages never repeat or skip and `distance_m`
+# never decreases. The open state runs only for the rows returned.
+NEAREST_BOUND = 1.01
 NEARBY = """
-SELECT n.id, n.name, n.merchant_id, m.name AS merchant_name, n.address,
-       ST_Y(n.location::geometry) AS lat, ST_X(n.location::geometry) AS lng,
-       n.knn, ST_Distance(n.location, {point}) AS distance, st.open_now, st.next_change,
-       n.timezone, n.pickup_enabled
-FROM (
-  SELECT s.id, s.name, s.merchant_id, s.address, s.location, s.timezone, s.pickup_enabled,
-         s.open_minutes, s.location <-> {point} AS knn
+WITH knn AS (
+  SELECT ST_Distance(s.location, {point}) AS distance
   FROM stores AS s
   WHERE s.is_active AND ST_DWithin(s.location, {point}, :radius){filters}
   ORDER BY s.location <-> {point}
-  FETCH FIRST (:limit) ROWS WITH TIES
+  LIMIT :limit
+)
+SELECT n.id, n.name, n.merchant_id, m.name AS merchant_name, n.address,
+       ST_Y(n.location::geometry) AS lat, ST_X(n.location::geometry) AS lng,
+       n.distance, st.open_now, st.next_change, n.timezone, n.pickup_enabled
+FROM (
+  SELECT s.id, s.name, s.merchant_id, s.address, s.location, s.timezone, s.pickup_enabled,
+         s.open_minutes, ST_Distance(s.location, {point}) AS distance
+  FROM stores AS s
+  WHERE s.is_active AND ST_DWithin(s.location, {point}, :radius){filters}
+    AND ST_DWithin(s.location, {point}, (SELECT max(distance) FROM knn) * {bound}, false)
 ) AS n
 JOIN merchants AS m ON m.id = n.merchant_id
 CROSS JOIN LATERAL store_open_state(n.id, n.open_minutes, n.timezone, :now) AS st
-ORDER BY n.knn, n.id
+WHERE (n.distance, n.id) > (CAST(:after_distance AS float8), CAST(:after_id AS bigint))
+ORDER BY n.distance, n.id
+LIMIT :limit
 """
 
 DETAIL = text("""
@@ -76,6 +87,23 @@ ORDER BY b.id
 """
 BOX = "s.location::geometry && ST_MakeEnvelope(:x{i}, :y1, :x{j}, :y2, 4326)"
 
+# The map's box as nearby-style items (store cards): the same columns as NEARBY's rows.
+BOX_ITEMS = """
+SELECT b.id, b.name, b.merchant_id, m.name AS merchant_name, b.address, b.lat, b.lng,
+       st.open_now, st.next_change, b.timezone, b.pickup_enabled
+FROM (
+  SELECT s.id, s.name, s.merchant_id, s.address, s.open_minutes, s.timezone, s.pickup_enabled,
+         ST_X(s.location::geometry) AS lng, ST_Y(s.location::geometry) AS lat
+  FROM stores AS s
+  WHERE s.is_active AND ({boxes})
+  ORDER BY s.id
+  LIMIT :limit
+) AS b
+JOIN merchants AS m ON m.id = b.merchant_id
+CROSS JOIN LATERAL store_open_state(b.id, b.open_minutes, b.timezone, :now) AS st
+ORDER BY b.id
+"""
+
 FILTERS = {
     "open_now": (
         " AND EXISTS (SELECT FROM store_open_state(s.id, s.open_minutes, s.timezone, :now) AS o"
@@ -88,19 +116,47 @@ FILTERS = {
 
 
 @cache
-def _nearby_sql(filter_keys: tuple[str, ...], paged: bool) -> text:
+def _nearby_sql(filter_keys: tuple[str, ...]) -> text:
     filters = "".join(FILTERS[key] for key in filter_keys)
-    if paged:
-        filters += " AND (s.location <-> {point}, s.id) > (:after_knn, :after_id)"
-    return text(NEARBY.format(filters=filters.format(point=POINT), point=POINT))
+    filters += " AND (ST_Distance(s.location, {point}), s.id) > (:after_distance, :after_id)"
+    return text(
+        NEARBY.format(filters=filters.format(point=POINT), point=POINT, bound=NEAREST_BOUND)
+    )
+
+
+def _boxes(crosses_antimeridian: bool) -> str:
+    if crosses_antimeridian:
+        return f"{BOX.format(i=1, j=3)} OR {BOX.format(i=4, j=2)}"
+    return BOX.format(i=1, j=2)
 
 
 @cache
 def _map_sql(filter_keys: tuple[str, ...], crosses_antimeridian: bool) -> text:
-    boxes = BOX.format(i=1, j=2)
-    if crosses_antimeridian:
-        boxes = f"{BOX.format(i=1, j=3)} OR {BOX.format(i=4, j=2)}"
-    return text(MAP.format(boxes=boxes, filters="".join(FILTERS[key] for key in filter_keys)))
+    filters = "".join(FILTERS[key] for key in filter_keys)
+    return text(MAP.format(boxes=_boxes(crosses_antimeridian), filters=filters))
+
+
+@cache
+def _box_items_sql(crosses_antimeridian: bool) -> text:
+    return text(BOX_ITEMS.format(boxes=_boxes(crosses_antimeridian)))
+
+
+def _box_params(bbox: tuple[float, float, float, float]) -> tuple[dict, bool]:
+    min_lng, min_lat, max_lng, max_lat = bbox
+    params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
+    return {**params, "y2": max_lat}, min_lng > max_lng
+
+
+def store_items_in_bbox(
+    *, session: Session, bbox: tuple[float, float, float, float], limit: int, now: dt.datetime
+) -> tuple[list[dict], bool]:
+    """Active stores in a lng/lat box as nearby-style items (by id, at most `limit`), and
+    whether there were more."""
+    params, crosses = _box_params(bbox)
+    rows = prepared.fetch(
+        session, _box_items_sql(crosses), {**params, "limit": limit + 1, "now": now}
+    )
+    return [_store_item(row) for row in rows[:limit]], len(rows) > limit
 
 
 def _active(filters: dict) -> dict:
@@ -146,17 +202,17 @@ def stores_near(
     fingerprint = _fingerprint(lat, lng, radius_m, filters)
     after = decode_cursor("stores.nearby", cursor)
     params = {"lat": lat, "lng": lng, "radius": radius_m, "limit": limit + 1, "now": now}
+    params.update(after_distance=-1.0, after_id=0)
     if after is not None:
         if not (isinstance(after, list) and len(after) == 3 and after[2] == fingerprint):
             raise Invalid("cursor", "This cursor belongs to another search.")
-        params.update(after_knn=after[0], after_id=after[1])
-    sql = _nearby_sql(tuple(sorted(filters)), after is not None)
-    rows = prepared.fetch(session, sql, {**params, **filters})
+        params.update(after_distance=after[0], after_id=after[1])
+    rows = prepared.fetch(session, _nearby_sql(tuple(sorted(filters))), {**params, **filters})
     items = [{**_store_item(row), "distance_m": round(row.distance)} for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor("stores.nearby", [last.knn, last.id, fingerprint])
+        next_cursor = encode_cursor("stores.nearby", [last.distance, last.id, fingerprint])
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -188,15 +244,23 @@ def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
     }
 
 
+def detail_fresh_for(detail: dict, now: dt.datetime) -> float:
+    """Seconds a store detail built at `now` stays true: until the store next opens or closes,
+    or its local day (and so today's exception) ends."""
+    local = now.astimezone(ZoneInfo(detail["timezone"]))
+    until = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if detail["next_change_at"]:
+        until = min(until, dt.datetime.fromisoformat(detail["next_change_at"]))
+    return (until - now).total_seconds()
+
+
 def stores_in_bbox(
     *, session: Session, bbox: tuple[float, float, float, float], filters: dict, now: dt.datetime
 ) -> dict:
     """A GeoJSON FeatureCollection of active stores in a lng/lat box (at most 500)."""
     filters = _active(filters)
-    min_lng, min_lat, max_lng, max_lat = bbox
-    crosses = min_lng > max_lng
-    params = {"x1": min_lng, "x2": max_lng, "x3": 180.0, "x4": -180.0, "y1": min_lat}
-    params.update(y2=max_lat, limit=MAP_LIMIT + 1, now=now, **filters)
+    params, crosses = _box_params(bbox)
+    params.update(limit=MAP_LIMIT + 1, now=now, **filters)
     rows = prepared.fetch(session, _map_sql(tuple(sorted(filters)), crosses), params)
     features = [
         {

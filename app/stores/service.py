@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import cache
 from app.errors import Conflict, NotFound
 from app.geo import point_ewkt
 from app.stores.models import Store, StoreHoursException
@@ -89,6 +90,7 @@ def get_store(*, session: Session, merchant_id: int, store_id: int) -> Store:
 def update_store(*, session: Session, merchant_id: int, store_id: int, changes: dict) -> Store:
     """Apply changes to a store of the merchant."""
     store = get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    cache.invalidate(session, "store", store_id)
     with _unique_code(session):  # flushing also recomputes open_minutes from new hours
         for key, value in _columns(changes).items():
             setattr(store, key, value)
@@ -98,6 +100,7 @@ def update_store(*, session: Session, merchant_id: int, store_id: int, changes: 
 def deactivate_store(*, session: Session, merchant_id: int, store_id: int) -> None:
     """Hide a store from shoppers; its history stays (PATCH is_active=true brings it back)."""
     store = get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    cache.invalidate(session, "store", store_id)
     store.is_active = False
 
 
@@ -111,6 +114,8 @@ def import_stores(*, session: Session, merchant_id: int, rows: list[dict]) -> di
         set_={**{key: stmt.excluded[key] for key in updatable}, "updated_at": func.now()},
     ).returning(Store.code, Store.id, literal_column("xmax = 0").label("created"))
     items = [dict(row._mapping) for row in session.execute(stmt)]
+    for item in items:
+        cache.invalidate(session, "store", item["id"])
     created = sum(item["created"] for item in items)
     return {"created": created, "updated": len(items) - created, "items": items}
 
@@ -134,6 +139,7 @@ def put_exception(
 ) -> StoreHoursException:
     """Set the hours of one date (closed, or special ranges), replacing any earlier setting."""
     get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    cache.invalidate(session, "store", store_id)
     values = {"store_id": store_id, "date": day, "merchant_id": merchant_id, **data}
     stmt = insert(StoreHoursException).values(values)
     stmt = stmt.on_conflict_do_update(
@@ -147,6 +153,7 @@ def put_exception(
 def delete_exception(*, session: Session, merchant_id: int, store_id: int, day: dt.date) -> None:
     """Back to the regular hours on that date."""
     get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    cache.invalidate(session, "store", store_id)
     exception = session.get(StoreHoursException, (store_id, day))
     if exception is None:
         raise NotFound("No exception on that date.", type="stores.exception_not_found")

@@ -1,0 +1,1 @@
+"""Image uploads: verified, cleaned, stored and served."""

@@ -1,0 +1,1 @@
+"""Merchants' posts and polls, how a post looks to its reader, and feed rewards."""

@@ -1,0 +1,195 @@
+"""Likes, poll votes and follows: a unique row per user, and a counter moved in the same
+transaction only when that row was really inserted or deleted (INSERT ... ON CONFLICT DO NOTHING
+RETURNING), so counts equal rows however many requests race.
+
+Votes are final: a shopper votes once per poll (one row, primary key (post_id, user_id)) and
+cannot change or withdraw the ballot, so percentages never move backwards under a reader.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts_service
+from app.accounts.models import Merchant
+from app.errors import Conflict, Invalid
+from app.feed.posts import rewards
+from app.feed.posts.models import Like, PollOption, PollVote, Post
+from app.feed.posts.presentation import describe_posts
+from app.feed.posts.service import get_live_post, now
+from app.feed.reading.models import Follow, MerchantFollowerCount
+from app.pagination import decode_cursor, encode_cursor
+
+
+def insert_once(session: Session, model, **values) -> bool:
+    """Insert a row; False, and nothing written, when its primary key is taken already."""
+    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(*model.__table__.c)
+    return session.execute(stmt).first() is not None
+
+
+def delete_once(session: Session, model, **key) -> bool:
+    """Delete the row `key` names; False when there was none."""
+    where = [getattr(model, column) == value for column, value in key.items()]
+    stmt = delete(model).where(*where).returning(*model.__table__.c)
+    return session.execute(stmt).first() is not None
+
+
+def _bump_likes(session: Session, post_id: int, step: int) -> int:
+    return session.execute(
+        update(Post)
+        .where(Post.id == post_id)
+        .values(like_count=Post.like_count + step)
+        .returning(Post.like_count)
+    ).scalar_one()
+
+
+def like_post(*, session: Session, user_id: int, post_id: int) -> dict:
+    """Like a live post; liking twice changes nothing."""
+    post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
+    inserted = insert_once(session, Like, post_id=post_id, user_id=user_id)
+    count = _bump_likes(session, post_id, 1) if inserted else post.like_count
+    return {"post_id": post_id, "liked": True, "like_count": count}
+
+
+def unlike_post(*, session: Session, user_id: int, post_id: int) -> dict:
+    """Take a like back; unliking twice changes nothing."""
+    post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
+    deleted = delete_once(session, Like, post_id=post_id, user_id=user_id)
+    count = _bump_likes(session, post_id, -1) if deleted else post.like_count
+    return {"post_id": post_id, "liked": False, "like_count": count}
+
+
+def _check_ballot(post: Post, option_ids: list[int], at: datetime) -> list[int]:
+    if post.kind != "poll":
+        raise Invalid("option_ids", "This post is not a poll.")
+    if post.poll_closes_at is not None and post.poll_closes_at <= at:
+        raise Conflict("The poll is closed.", type="feed.poll_closed")
+    chosen = sorted(set(option_ids))
+    if len(chosen) > post.poll_max_choices:
+        raise Invalid("option_ids", f"At most {post.poll_max_choices} choice(s).")
+    unknown = set(chosen) - {o.id for o in post.options}
+    if unknown:
+        raise Invalid("option_ids", f"Not options of this poll: {sorted(unknown)}.")
+    return chosen
+
+
+def vote(*, session: Session, user_id: int, post_id: int, option_ids: list[int]) -> dict:
+    """Cast my one ballot in a live, open poll; the answer is the poll as I now see it."""
+    post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
+    chosen = _check_ballot(post, option_ids, now())
+    if not insert_once(session, PollVote, post_id=post_id, user_id=user_id, option_ids=chosen):
+        raise Conflict("You have voted in this poll; votes are final.", type="feed.already_voted")
+    # Options, then the post: every voter takes the row locks in the same order.
+    session.execute(
+        update(PollOption)
+        .where(PollOption.post_id == post_id, PollOption.id.in_(chosen))
+        .values(votes=PollOption.votes + 1)
+    )
+    session.execute(update(Post).where(Post.id == post_id).values(voter_count=Post.voter_count + 1))
+    reward = rewards.grant(session=session, user_id=user_id, campaign_id=post.reward_campaign_id)
+    session.expire(post)  # the counters moved in SQL; the answer reads them back
+    view = describe_posts(session=session, posts=[post], viewer_id=user_id)[0]
+    return {**view, "reward": reward}
+
+
+# --- follows --------------------------------------------------------------------------------
+
+
+def _followers(session: Session, merchant_id: int) -> int:
+    count = session.scalar(
+        select(MerchantFollowerCount.followers).where(
+            MerchantFollowerCount.merchant_id == merchant_id
+        )
+    )
+    return count or 0
+
+
+def _follow_view(merchant_id: int, following: bool, followers: int, reward=None) -> dict:
+    return {
+        "merchant_id": merchant_id,
+        "following": following,
+        "follower_count": followers,
+        "reward": reward,
+    }
+
+
+def follow_status(*, session: Session, user_id: int | None, merchant_id: int) -> dict:
+    """A merchant's follower count and whether I follow it."""
+    accounts_service.get_merchant(session=session, merchant_id=merchant_id)
+    following = user_id is not None and bool(
+        session.get(Follow, {"user_id": user_id, "merchant_id": merchant_id})
+    )
+    return _follow_view(merchant_id, following, _followers(session, merchant_id))
+
+
+def follow(*, session: Session, user_id: int, merchant_id: int) -> dict:
+    """Follow a merchant; following twice changes nothing."""
+    accounts_service.get_merchant(session=session, merchant_id=merchant_id)
+    if not insert_once(session, Follow, user_id=user_id, merchant_id=merchant_id):
+        return _follow_view(merchant_id, True, _followers(session, merchant_id))
+    counted = insert(MerchantFollowerCount).values(merchant_id=merchant_id, followers=1)
+    followers = session.execute(
+        counted.on_conflict_do_update(
+            index_elements=[MerchantFollowerCount.merchant_id],
+            set_={"followers": MerchantFollowerCount.followers + 1},
+        ).returning(MerchantFollowerCount.followers)
+    ).scalar_one()
+    campaign_id = rewards.reward_campaign(
+        session=session, merchant_id=merchant_id, trigger="follow"
+    )
+    reward = rewards.grant(session=session, user_id=user_id, campaign_id=campaign_id)
+    return _follow_view(merchant_id, True, followers, reward)
+
+
+def unfollow(*, session: Session, user_id: int, merchant_id: int) -> dict:
+    """Stop following a merchant; unfollowing twice changes nothing."""
+    accounts_service.get_merchant(session=session, merchant_id=merchant_id)
+    if not delete_once(session, Follow, user_id=user_id, merchant_id=merchant_id):
+        return _follow_view(merchant_id, False, _followers(session, merchant_id))
+    followers = session.execute(
+        update(MerchantFollowerCount)
+        .where(MerchantFollowerCount.merchant_id == merchant_id)
+        .values(followers=MerchantFollowerCount.followers - 1)
+        .returning(MerchantFollowerCount.followers)
+    ).scalar_one()
+    return _follow_view(merchant_id, False, followers)
+
+
+def list_follows(
+    *, session: Session, user_id: int, limit: int, cursor: str | None
+) -> tuple[list[dict], str | None]:
+    """The merchants I follow, most recently followed first."""
+    query = (
+        select(
+            Follow.merchant_id, Follow.created_at, Merchant.name, MerchantFollowerCount.followers
+        )
+        .join(Merchant, Merchant.id == Follow.merchant_id)
+        .outerjoin(MerchantFollowerCount, MerchantFollowerCount.merchant_id == Follow.merchant_id)
+        .where(Follow.user_id == user_id)
+        .order_by(Follow.created_at.desc(), Follow.merchant_id.desc())
+    )
+    after = decode_cursor("follows", cursor)
+    if after:
+        at = datetime.fromisoformat(after[0])
+        query = query.where(
+            (Follow.created_at < at) | ((Follow.created_at == at) & (Follow.merchant_id < after[1]))
+        )
+    rows = session.execute(query.limit(limit + 1)).all()
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(
+            "follows", [page[-1].created_at.isoformat(), page[-1].merchant_id]
+        )
+    items = [
+        {
+            "merchant_id": r.merchant_id,
+            "name": r.name,
+            "follower_count": r.followers or 0,
+            "followed_at": r.created_at,
+        }
+        for r in page
+    ]
+    return items, next_cursor

@@ -1,0 +1,252 @@
+"""Reading posts: the feed, a merchant's page, one post.
+
+Who sees a post in the feed (only live posts: published, `publish_at` passed):
+- an untargeted post (no store, no cities): the merchant's followers;
+- a store-local post: anyone within `radius` of that store (followers elsewhere do not);
+- a city-targeted post: anyone whose city is one of its cities;
+- an approved buyer show (feed item of type `buyer_show`, placed at its approval time): the
+  followers of the merchant it is about (latest order only).
+"My city" is the city of the nearest active store within 20 km of the reader's position; the
+position is used for the query and not stored. Signed-out readers get the nearby and city parts.
+
+`sort=hot` ranks the last 14 days by
+    hot = (1 + likes + 2·voters) / (age_hours + 2)^1.5 × d,  d = 1 / (1 + distance_m / 1000)
+where d applies to store-local posts only (1 otherwise). The clock of the first page is kept in
+the cursor so later pages rank by the same moment.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    DateTime,
+    Float,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session, selectinload
+
+from app.accounts.models import Merchant
+from app.errors import NotFound
+from app.feed.posts.models import Post
+from app.feed.posts.presentation import describe_posts
+from app.feed.posts.service import get_live_post, live_condition, now, visible_to
+from app.feed.reading.models import Follow
+from app.feed.shows import service as buyer_shows
+from app.feed.shows.models import BuyerShow
+from app.geo import point_ewkt
+from app.pagination import decode_cursor, encode_cursor
+from app.stores.models import Store
+
+HOT_WINDOW = timedelta(days=14)
+HOT_GRAVITY = 1.5
+HOT_DISTANCE_M = 1000.0
+
+
+def _point(lat: float | None, lng: float | None):
+    return None if lat is None else func.ST_GeogFromText(point_ewkt(lat, lng))
+
+
+def city_near(*, session: Session, point) -> str | None:
+    """The reader's city: that of the nearest active store within 20 km (lowercased)."""
+    # The same function decides the segments' city rule (migration 0011).
+    return session.scalar(select(func.city_at(point)))
+
+
+def _audience(viewer_id: int | None, point, radius_m: int, city: str | None):
+    parts = []
+    if viewer_id is not None:
+        followed = select(Follow.merchant_id).where(Follow.user_id == viewer_id)
+        untargeted = Post.store_id.is_(None) & (func.cardinality(Post.cities) == 0)
+        parts.append(untargeted & Post.merchant_id.in_(followed))
+    if point is not None:
+        near = select(Store.id).where(
+            Store.is_active, func.ST_DWithin(Store.location, point, radius_m)
+        )
+        parts.append(Post.store_id.in_(near))
+    if city:
+        parts.append(Post.cities.overlap([city]))
+    return or_(*parts) if parts else false()
+
+
+def _hot_score(at: datetime, distance):
+    age_hours = func.extract("epoch", literal(at, DateTime(timezone=True)) - Post.publish_at) / 3600
+    heat = 1 + Post.like_count + 2 * Post.voter_count
+    nearness = case(
+        (Post.store_id.is_(None) | distance.is_(None), 1.0),
+        else_=1.0 / (1.0 + distance / HOT_DISTANCE_M),
+    )
+    return cast(heat / func.power(age_hours + 2, HOT_GRAVITY) * nearness, Float)
+
+
+def _take(session: Session, query, limit: int) -> tuple[list, bool]:
+    rows = session.execute(query.limit(limit + 1)).all()
+    return rows[:limit], len(rows) > limit
+
+
+# Ties at one instant: posts before buyer shows, then by id (the latest feed's key order).
+POST, SHOW = 1, 0
+
+
+def _key_before(time_column, source: int, id_column, after: tuple):
+    return tuple_(time_column, literal(source), id_column) < tuple_(*after)
+
+
+def _latest_order(query, at: datetime, after, distance):
+    if after:
+        query = query.where(_key_before(Post.publish_at, POST, Post.id, after))
+
+    def key(row) -> tuple:
+        return (row.Post.publish_at, POST, row.Post.id)
+
+    return query.order_by(Post.publish_at.desc(), Post.id.desc()), key
+
+
+def _hot_order(query, at: datetime, after, distance):
+    score = _hot_score(at, distance)
+    query = query.add_columns(score.label("score")).where(Post.publish_at > at - HOT_WINDOW)
+    if after:
+        query = query.where(or_(score < after[0], and_(score == after[0], Post.id < after[1])))
+
+    def key(row) -> tuple:
+        return (row.score, row.Post.id)
+
+    return query.order_by(score.desc(), Post.id.desc()), key
+
+
+def _followed_shows(session: Session, viewer_id: int, at: datetime, after, limit: int) -> list:
+    """Approved buyer shows about merchants I follow, newest approval first."""
+    followed = select(Follow.merchant_id).where(Follow.user_id == viewer_id)
+    query = select(BuyerShow).where(
+        BuyerShow.state == "approved",
+        BuyerShow.moderated_at <= at,
+        BuyerShow.merchant_id.in_(followed),
+    )
+    if after:
+        query = query.where(_key_before(BuyerShow.moderated_at, SHOW, BuyerShow.id, after))
+    query = query.order_by(BuyerShow.moderated_at.desc(), BuyerShow.id.desc()).limit(limit)
+    return [((show.moderated_at, SHOW, show.id), show) for show in session.scalars(query)]
+
+
+def _cursor_position(after: list | None, sort: str):
+    """(the clock of the first page, where the last page ended) from a decoded cursor."""
+    if not after:
+        return now(), None
+    if sort == "hot":
+        return datetime.fromisoformat(after[0]), tuple(after[1:])
+    return datetime.fromisoformat(after[0]), (datetime.fromisoformat(after[1]), *after[2:])
+
+
+def _jsonable(key: tuple) -> list:
+    return [part.isoformat() if isinstance(part, datetime) else part for part in key]
+
+
+def feed(
+    *,
+    session: Session,
+    viewer_id: int | None,
+    lat: float | None,
+    lng: float | None,
+    radius_m: int,
+    sort: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict], str | None]:
+    """Followed merchants' posts and approved buyer shows, store-local posts near me and my
+    city's posts; `sort=hot` ranks posts only."""
+    point = _point(lat, lng)
+    city = city_near(session=session, point=point) if point is not None else None
+    distance = func.ST_Distance(Store.location, point) if point is not None else null()
+    at, after = _cursor_position(decode_cursor(f"feed-{sort}", cursor), sort)
+    query = (
+        select(Post, distance.label("distance_m"))
+        .outerjoin(Store, Store.id == Post.store_id)
+        .where(
+            live_condition(at),
+            _audience(viewer_id, point, radius_m, city),
+            visible_to(viewer_id, point),
+        )
+        .options(selectinload(Post.options))
+    )
+    order = _hot_order if sort == "hot" else _latest_order
+    query, key = order(query, at, after, distance)
+    entries = [(key(row), row) for row in session.execute(query.limit(limit + 1))]
+    if sort == "latest" and viewer_id is not None:
+        entries += _followed_shows(session, viewer_id, at, after, limit + 1)
+        entries.sort(key=lambda entry: entry[0], reverse=True)
+    page, more = entries[:limit], len(entries) > limit
+    last = [at.isoformat(), *_jsonable(page[-1][0])] if more else None
+    near = (lat, lng) if point is not None else None
+    items = _describe_entries(session, [row for _, row in page], viewer_id, near)
+    return items, encode_cursor(f"feed-{sort}", last) if last else None
+
+
+def _describe_entries(session: Session, rows: list, viewer_id: int | None, near) -> list[dict]:
+    post_rows = [r for r in rows if not isinstance(r, BuyerShow)]
+    shows = [r for r in rows if isinstance(r, BuyerShow)]
+    posts = describe_posts(
+        session=session,
+        posts=[r.Post for r in post_rows],
+        viewer_id=viewer_id,
+        distances={r.Post.id: r.distance_m for r in post_rows},
+        near=near,
+    )
+    shown = buyer_shows.describe_shows(session=session, shows=shows)
+    by_row = {("post", v["id"]): {"type": "post", **v} for v in posts}
+    by_row.update(
+        {
+            ("buyer_show", v["id"]): {
+                "type": "buyer_show",
+                "id": v["id"],
+                "published_at": show.moderated_at,
+                "buyer_show": v,
+            }
+            for v, show in zip(shown, shows, strict=True)
+        }
+    )
+    return [
+        by_row[("buyer_show", r.id) if isinstance(r, BuyerShow) else ("post", r.Post.id)]
+        for r in rows
+    ]
+
+
+def _before(published_at: str, post_id: int):
+    at = datetime.fromisoformat(published_at)
+    return or_(Post.publish_at < at, and_(Post.publish_at == at, Post.id < post_id))
+
+
+def merchant_posts(
+    *, session: Session, merchant_id: int, viewer_id: int | None, limit: int, cursor: str | None
+) -> tuple[list[dict], str | None]:
+    """A merchant's page: all its live posts, newest first, whatever their targets."""
+    if session.get(Merchant, merchant_id) is None:
+        raise NotFound("Merchant not found.", type="accounts.merchant_not_found")
+    query = (
+        select(Post)
+        .where(Post.merchant_id == merchant_id, live_condition(now()), visible_to(viewer_id))
+        .options(selectinload(Post.options))
+        .order_by(Post.publish_at.desc(), Post.id.desc())
+    )
+    after = decode_cursor("merchant-posts", cursor)
+    if after:
+        query = query.where(_before(after[0], after[1]))
+    rows, more = _take(session, query, limit)
+    last = rows[-1].Post if more else None
+    next_cursor = (
+        encode_cursor("merchant-posts", [last.publish_at.isoformat(), last.id]) if last else None
+    )
+    posts = [r.Post for r in rows]
+    return describe_posts(session=session, posts=posts, viewer_id=viewer_id), next_cursor
+
+
+def post_view(*, session: Session, post_id: int, viewer_id: int | None) -> dict:
+    """One live post as its reader sees it."""
+    post = get_live_post(session=session, post_id=post_id, viewer_id=viewer_id)
+    return describe_posts(session=session, posts=[post], viewer_id=viewer_id)[0]

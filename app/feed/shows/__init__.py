@@ -1,0 +1,1 @@
+"""Buyer shows: shoppers' photos of what they bought, reported by readers, moderated."""

@@ -1,0 +1,1 @@
+"""Membership programs, members, points ledger, tiers and service cards."""

@@ -1,0 +1,1 @@
+"""Audience segments: saved rules over what we know of shoppers, evaluated in SQL."""

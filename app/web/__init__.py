@@ -1,0 +1,1 @@
+"""The shopper web app (/app) and the store workbench (/workbench) on the public API."""

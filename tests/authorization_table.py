@@ -1,0 +1,167 @@
+"""Who may call each operation that names an object in its path, and what they get.
+
+One row per `"METHOD rule"` of the URL map (the rule exactly as Flask prints it). A new endpoint
+with a path id needs a row here, else tests/test_authorization_matrix.py fails. A row is one line:
+
+    "GET /v1/things/<int:thing_id>": staff(*READERS),                  # admin, some roles
+    "POST /v1/things/<int:thing_id>/go": staff(*EDITORS, ok=201, body={"why": "x"}),
+    "GET /v1/public/<int:thing_id>": public(),                          # anyone
+    "PUT /v1/things/<int:thing_id>/like": signed_in(),                 # any signed-in user
+    "GET /v1/me/things/<int:thing_id>": own(),                          # the shopper who owns it
+
+Callers: anonymous; `shopper`, who owns the shopper-side objects (reservation, coupon, buyer
+show); another shopper; staff (owner) of another merchant; and each role of the merchant that owns
+the objects (the store manager manages the object's store). Path values come from the world the
+test builds (tests/test_authorization_matrix.py: WORLD_PARAMS). Another tenant's object is a 404.
+"""
+
+from dataclasses import dataclass, field
+
+ROLES = ("owner", "operator", "store_manager", "service")
+CALLERS = ("anonymous", "shopper", "other_shopper", "other_staff", *ROLES)
+ALL = ROLES
+EDITORS = ("owner", "operator")
+MODERATORS = ("owner", "operator", "service")
+STOCKISTS = ("owner", "operator", "store_manager")
+HANDLERS = ("owner", "store_manager")
+READERS = ("owner", "store_manager", "service")
+
+
+@dataclass(frozen=True)
+class Row:
+    expect: dict[str, int]
+    body: dict | None = None
+    query: str = ""
+    params: dict = field(default_factory=dict)  # path values other than the world's
+
+
+def _row(expect: dict, overrides: dict, **kw) -> Row:
+    return Row({**expect, **overrides}, **kw)
+
+
+def public(ok: int = 200, *, overrides=None, **kw) -> Row:
+    """Anyone, signed in or not."""
+    return _row(dict.fromkeys(CALLERS, ok), overrides or {}, **kw)
+
+
+def signed_in(ok: int = 200, *, overrides=None, **kw) -> Row:
+    """Any signed-in user (staff are users too)."""
+    return _row({**dict.fromkeys(CALLERS, ok), "anonymous": 401}, overrides or {}, **kw)
+
+
+def own(ok: int = 200, *, overrides=None, **kw) -> Row:
+    """The shopper the object belongs to; to everyone else it does not exist."""
+    expect = {**dict.fromkeys(CALLERS, 404), "anonymous": 401, "shopper": ok}
+    return _row(expect, overrides or {}, **kw)
+
+
+def staff(*roles: str, ok: int = 200, overrides=None, **kw) -> Row:
+    """Staff of the owning merchant in `roles`; other roles 403; other merchants 404."""
+    expect = {"anonymous": 401, "shopper": 403, "other_shopper": 403, "other_staff": 404}
+    expect |= {role: ok if role in roles else 403 for role in ROLES}
+    return _row(expect, overrides or {}, **kw)
+
+
+HOURS = {"closed": False, "hours": [{"opens": "10:00", "closes": "18:00"}], "note": "Holiday"}
+SKU = {"code": "NEW-SKU-1", "price_cents": 1500, "currency": "TWD"}
+
+TABLE: dict[str, Row] = {
+    # accounts
+    "GET /v1/admin/staff/<int:user_id>": staff("owner"),
+    "PATCH /v1/admin/staff/<int:user_id>": staff("owner", body={"role": "service"}),
+    "DELETE /v1/admin/staff/<int:user_id>": staff("owner", ok=204),
+    # stores
+    "GET /v1/stores/<int:store_id>": public(),
+    "GET /v1/stores/<int:store_id>/stock": public(),
+    "GET /v1/admin/stores/<int:store_id>": staff(*ALL),
+    "PATCH /v1/admin/stores/<int:store_id>": staff(  # store managers change hours only
+        *STOCKISTS, body={"name": "Renamed"}, overrides={"store_manager": 403}
+    ),
+    "DELETE /v1/admin/stores/<int:store_id>": staff(*EDITORS, ok=204),
+    "GET /v1/admin/stores/<int:store_id>/hours-exceptions": staff(*ALL),
+    "PUT /v1/admin/stores/<int:store_id>/hours-exceptions/<day>": staff(*STOCKISTS, body=HOURS),
+    "DELETE /v1/admin/stores/<int:store_id>/hours-exceptions/<day>": staff(*STOCKISTS, ok=204),
+    # catalog and stock
+    "GET /v1/products/<int:product_id>": public(),
+    "GET /v1/skus/<int:sku_id>": public(),
+    "GET /v1/skus/<int:sku_id>/nearby": public(query="lat=25.0330&lng=121.5654"),
+    "GET /v1/admin/products/<int:product_id>": staff(*ALL),
+    "PATCH /v1/admin/products/<int:product_id>": staff(*EDITORS, body={"title": "Renamed"}),
+    "DELETE /v1/admin/products/<int:product_id>": staff(*EDITORS, ok=204),
+    "POST /v1/admin/products/<int:product_id>/skus": staff(*EDITORS, ok=201, body=SKU),
+    "PATCH /v1/admin/skus/<int:sku_id>": staff(*EDITORS, body={"price_cents": 1300}),
+    "GET /v1/admin/stores/<int:store_id>/stock/<int:sku_id>": staff(*ALL),
+    "PUT /v1/admin/stores/<int:store_id>/stock/<int:sku_id>": staff(
+        *STOCKISTS, body={"channel": "shared", "on_hand": 12}
+    ),
+    # reservations (the world's reservation is ready for pickup)
+    "GET /v1/reservations/<uuid:public_id>": own(),
+    "POST /v1/reservations/<uuid:public_id>/cancel": own(),
+    "POST /v1/reservations/<uuid:public_id>/extend": own(409),  # only a `reserved` one extends
+    "GET /v1/admin/stores/<int:store_id>/reservations": staff(*READERS),
+    "GET /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>": staff(*READERS),
+    "POST /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>/ready": staff(
+        *HANDLERS,
+        ok=409,  # ready already
+    ),
+    "POST /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>/pickup": staff(
+        *HANDLERS, body={"code": "{pickup_code}"}
+    ),
+    "POST /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>/cancel": staff(
+        *READERS, body={"reason": "Damaged"}
+    ),
+    # coupons
+    "GET /v1/coupon-campaigns/<int:campaign_id>": public(),
+    "POST /v1/coupon-campaigns/<int:campaign_id>/claim": signed_in(
+        201,
+        overrides={"shopper": 409},
+        body={},  # the shopper holds the one allowed
+    ),
+    "GET /v1/wallet/coupons/<int:coupon_id>": own(),
+    "GET /v1/admin/coupon-campaigns/<int:campaign_id>": staff(*EDITORS),
+    "PATCH /v1/admin/coupon-campaigns/<int:campaign_id>": staff(*EDITORS, body={"title": "New"}),
+    "POST /v1/admin/coupon-campaigns/<int:campaign_id>:<any(pause,resume,end):action>": staff(
+        *EDITORS, params={"action": "pause"}
+    ),
+    "GET /v1/admin/coupon-campaigns/<int:campaign_id>/stats": staff(*EDITORS),
+    "POST /v1/admin/stores/<int:store_id>/coupons:redeem": staff(
+        *STOCKISTS, body={"code": "{coupon_code}", "basket_cents": 90000}
+    ),
+    "POST /v1/admin/stores/<int:store_id>/coupons/<int:coupon_id>:void": staff(
+        *STOCKISTS,
+        ok=409,
+        body={"reason": "Till error"},  # only a redeemed coupon is voided
+    ),
+    # feed
+    "GET /v1/merchants/<int:merchant_id>/posts": public(),
+    "GET /v1/posts/<int:post_id>": public(),
+    "PUT /v1/posts/<int:post_id>/like": signed_in(),
+    "DELETE /v1/posts/<int:post_id>/like": signed_in(),
+    "POST /v1/posts/<int:post_id>/votes": signed_in(201, body={"option_ids": ["{option_id}"]}),
+    "GET /v1/merchants/<int:merchant_id>/follow": public(),
+    "PUT /v1/merchants/<int:merchant_id>/follow": signed_in(),
+    "DELETE /v1/merchants/<int:merchant_id>/follow": signed_in(),
+    "GET /v1/media/files/<path:key>": public(),
+    "GET /v1/admin/posts/<int:post_id>": staff(*MODERATORS),
+    "PATCH /v1/admin/posts/<int:post_id>": staff(*EDITORS, body={"title": "Renamed"}),
+    "DELETE /v1/admin/posts/<int:post_id>": staff(*EDITORS, ok=204),
+    "POST /v1/admin/posts/<int:post_id>/publish": staff(*EDITORS, body={}),
+    "POST /v1/admin/posts/<int:post_id>/hide": staff(*MODERATORS, body={"reason": "Outdated"}),
+    # the reward is the caller's own merchant's: staff of another merchant name A's campaign
+    "PUT /v1/admin/feed-rewards/<trigger>": staff(
+        *EDITORS, body={"campaign_id": "{campaign_id}"}, params={"trigger": "follow"}
+    ),
+    "DELETE /v1/admin/feed-rewards/<trigger>": staff(
+        *EDITORS, ok=204, overrides={"other_staff": 204}, params={"trigger": "follow"}
+    ),
+    # buyer shows (the world's show is the shopper's, approved)
+    "GET /v1/buyer-shows/<int:show_id>": public(),
+    "DELETE /v1/buyer-shows/<int:show_id>": own(204),
+    "POST /v1/buyer-shows/<int:show_id>/reports": signed_in(body={"reason": "Spam"}),
+    "GET /v1/skus/<int:sku_id>/buyer-shows": public(),
+    "GET /v1/merchants/<int:merchant_id>/buyer-shows": public(),
+    "POST /v1/admin/buyer-shows/<int:show_id>/approve": staff(*MODERATORS),
+    "POST /v1/admin/buyer-shows/<int:show_id>/reject": staff(
+        *MODERATORS, body={"reason": "Off topic"}
+    ),
+}
