@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from app.accounts.routes import admin_blp, auth_blp
     from app.catalog.routes import admin_catalog_blp, catalog_blp
     from app.coupons.routes import admin_coupons_blp, coupons_blp
+    from app.events.routes import admin_events_blp
     from app.feed.media.routes import media_blp
     from app.feed.posts.routes import admin_posts_blp
     from app.feed.reading.routes import feed_blp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     for blp in (feed_blp, admin_posts_blp, media_blp, shows_blp, admin_shows_blp):
         api.register_blueprint(blp)
     api.register_blueprint(notifications_blp)
+    api.register_blueprint(admin_events_blp)
     for blp in (members_blp, admin_members_blp, cards_blp, admin_cards_blp):
         api.register_blueprint(blp)
     api.register_blueprint(admin_segments_blp)

@@ -1,4 +1,4 @@
-"""flask commands: create-merchant (and, as domains land, seed and sweep-expired)."""
+"""flask commands: create-merchant, seed, sweep-expired, deliver-webhooks."""
 
 import time
 
@@ -36,6 +36,7 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     """Expire overdue pickup holds and give their units back; safe to run several at once."""
     from app import clock, idempotency
     from app.coupons import reminders
+    from app.events import service as events_service
     from app.members import sweeper as members_sweeper
     from app.pickup import expiry
 
@@ -54,8 +55,13 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
             db.session.commit()
         hours = current_app.config["IDEMPOTENCY_KEY_HOURS"]
         purged = idempotency.purge_older_than(session=db.session, hours=hours)
+        days = current_app.config["EVENTS_RETENTION_DAYS"]
+        old_events = events_service.purge_events(session=db.session, days=days)
         db.session.commit()
-        click.echo(f"expired {expired} reservations; forgot {purged} idempotency keys")
+        click.echo(
+            f"expired {expired} reservations; forgot {purged} idempotency keys"
+            f" and {old_events} events"
+        )
         points = members_sweeper.sweep(session=db.session, at=clock.now())
         db.session.commit()
         click.echo(f"member points: {points}")
@@ -91,6 +97,26 @@ def send_push(batch: int, loop: bool, interval: float) -> None:
         time.sleep(interval)
 
 
+@click.command("deliver-webhooks")
+@click.option("--batch", default=500, show_default=True, help="Deliveries before looking again.")
+@click.option("--loop", is_flag=True, help="Keep running, polling every --interval seconds.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
+@with_appcontext
+def deliver_webhooks(batch: int, loop: bool, interval: float) -> None:
+    """Send due webhook deliveries (signed, retried); safe to run several at once."""
+    from app.events import worker
+
+    with worker.http_client() as client:
+        while True:
+            sent = worker.deliver_due(session=db.session, client=client, limit=batch)
+            db.session.commit()
+            if not loop:
+                click.echo(f"tried {sent} deliveries")
+                return
+            if sent < batch:
+                time.sleep(interval)
+
+
 @click.command("check-invariants")
 @with_appcontext
 def check_invariants() -> None:
@@ -111,4 +137,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(seeding_commands.demo_logins)
     app.cli.add_command(sweep_expired)
     app.cli.add_command(send_push)
+    app.cli.add_command(deliver_webhooks)
     app.cli.add_command(check_invariants)

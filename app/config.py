@@ -115,6 +115,19 @@ class Config:
         self.SHAKE_RATE_LIMIT = os.environ.get("SHAKE_RATE_LIMIT", "1 per 5 seconds;100 per day")
         self.SHAKE_IP_RATE_LIMIT = os.environ.get("SHAKE_IP_RATE_LIMIT", "120/minute")
         self.IDEMPOTENCY_KEY_HOURS = _int("IDEMPOTENCY_KEY_HOURS", 24)
+        # Webhooks (app/events): loopback receivers are for development and tests only.
+        self.WEBHOOK_ALLOW_LOOPBACK = (
+            os.environ.get("WEBHOOK_ALLOW_LOOPBACK", "0" if env == "production" else "1") != "0"
+        )
+        self.WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("WEBHOOK_CONNECT_TIMEOUT", 5))
+        self.WEBHOOK_READ_TIMEOUT = float(os.environ.get("WEBHOOK_READ_TIMEOUT", 10))
+        self.WEBHOOK_RETRY_HOURS = _int("WEBHOOK_RETRY_HOURS", 24)
+        self.WEBHOOK_DISABLE_AFTER = _int("WEBHOOK_DISABLE_AFTER", 20)
+        self.EVENTS_RETENTION_DAYS = _int("EVENTS_RETENTION_DAYS", 30)
+        # Bench only (`scripts/bench` "without outbox" run): no events are written at all.
+        self.BENCH_WITHOUT_OUTBOX = os.environ.get("BENCH_WITHOUT_OUTBOX", "0") == "1"
+        if self.BENCH_WITHOUT_OUTBOX:  # the stock triggers read it (migration 0008)
+            self.SQLALCHEMY_ENGINE_OPTIONS["connect_args"] = {"options": "-c shopnear.outbox=off"}
         self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
         self.ACCESS_LOG = os.environ.get("ACCESS_LOG", "1") != "0"
         self.MAX_CONTENT_LENGTH = _int("MAX_JSON_BYTES", 1024 * 1024)

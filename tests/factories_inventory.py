@@ -73,10 +73,28 @@ def stock(session, store_, sku, *, on_hand: int, channel: str = "shared", reserv
 RULE_1 = text(invariants.RULE_1)
 
 
+# Rule 1 since the ledger (issue 13): on_hand and reserved are what their ledger rows add up to.
+LEDGER = text(
+    """
+    SELECT k.store_id, k.sku_id, k.on_hand, k.reserved, l.on_hand AS ledger_on_hand,
+           l.reserved AS ledger_reserved
+    FROM stock k
+    LEFT JOIN (
+        SELECT store_id, sku_id, sum(on_hand_delta) AS on_hand, sum(reserved_delta) AS reserved
+        FROM stock_changes GROUP BY store_id, sku_id
+    ) l ON l.store_id = k.store_id AND l.sku_id = k.sku_id
+    WHERE k.on_hand <> COALESCE(l.on_hand, 0) OR k.reserved <> COALESCE(l.reserved, 0)
+    """
+)
+
+
 def assert_rule_1(conn) -> None:
-    """Rule 1 on every stock row: reserved == units of active holds, 0 <= reserved <= on_hand."""
+    """Rule 1 on every stock row: reserved == units of active holds, 0 <= reserved <= on_hand,
+    and both equal the sums of the row's ledger."""
     broken = conn.execute(RULE_1).all()
     assert broken == [], f"stock rows breaking rule 1: {broken}"
+    unbalanced = conn.execute(LEDGER).all()
+    assert unbalanced == [], f"stock rows that differ from their ledger: {unbalanced}"
 
 
 @pytest.fixture(autouse=True)

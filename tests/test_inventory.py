@@ -85,7 +85,13 @@ def test_sync_sets_and_shifts_counts_all_or_nothing(client, owner, stores, sku, 
     rows = [{"store_id": s.id, "sku_id": sku.id, "on_hand": 10} for s in stores]
     resp = _sync(client, owner, {"mode": "set", "rows": rows})
     assert resp.status_code == 200, resp.get_json()
-    assert resp.get_json() == {"applied": 3, "created": 3, "updated": 0}
+    assert resp.get_json() == {
+        "applied": 3,
+        "created": 3,
+        "updated": 0,
+        **{"duplicates": 0, "stale": 0, "failed": 0, "errors": {}},
+        "results": ["applied"] * 3,
+    }
     _row(session, stores[0], sku).reserved = 4
     session.commit()
     deltas = [
@@ -100,7 +106,13 @@ def test_sync_sets_and_shifts_counts_all_or_nothing(client, owner, stores, sku, 
     assert set(rejected.get_json()["errors"]) == {"rows.0.on_hand"}
     assert _row(session, stores[1], sku).on_hand == 10  # nothing applied
     ok = _sync(client, owner, {"mode": "delta", "rows": [deltas[1]]})
-    assert ok.get_json() == {"applied": 1, "created": 0, "updated": 1}
+    assert ok.get_json() == {
+        "applied": 1,
+        "created": 0,
+        "updated": 1,
+        **{"duplicates": 0, "stale": 0, "failed": 0, "errors": {}},
+        "results": ["applied"],
+    }
     assert _row(session, stores[1], sku).on_hand == 15
     _row(session, stores[0], sku).reserved = 0
     session.commit()

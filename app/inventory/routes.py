@@ -7,15 +7,21 @@ from app.accounts.permissions import current_user_id, optional_login, staff_requ
 from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
-from app.inventory import availability, schemas, shelf
+from app.inventory import availability, counts, ledger, schemas, shelf
 from app.inventory import service as inventory_service
 from app.pagination import PageArgsSchema
 
 stock_blp = Blueprint(
-    "stock", __name__, url_prefix="/v1", description="Stock near me and the pickup quote"
+    "stock",
+    __name__,
+    url_prefix="/v1",
+    description="Stock near me and the pickup quote",
 )
 admin_stock_blp = Blueprint(
-    "admin: stock", __name__, url_prefix="/v1/admin", description="Stock per store and POS sync"
+    "admin: stock",
+    __name__,
+    url_prefix="/v1/admin",
+    description="Stock per store and POS sync",
 )
 STOCKISTS = ("owner", "operator", "store_manager")
 
@@ -75,7 +81,7 @@ class StockRow(MethodView):
     @admin_stock_blp.alt_response(409, description="on_hand below the units reserved")
     def put(self, data, store_id, sku_id, staff):
         """Set a SKU's channel and on_hand at a store (never below what is reserved)."""
-        row = inventory_service.set_stock(
+        row = counts.set_stock(
             session=db.session,
             merchant_id=staff.merchant_id,
             store_scope=inventory_service.store_scope(staff),
@@ -95,8 +101,8 @@ class StockSync(MethodView):
     @admin_stock_blp.response(200, schemas.StockSyncResultSchema)
     @admin_stock_blp.alt_response(422, description="Rows rejected (per-row errors); none applied")
     def post(self, headers, data, staff):
-        """POS/ERP bulk sync of up to 5000 rows, all or nothing; retry with Idempotency-Key."""
-        result = inventory_service.sync_stock(
+        """POS/ERP bulk sync of up to 5000 rows (all or nothing, or the good rows); retry-safe."""
+        result = counts.sync_stock(
             session=db.session,
             user_id=current_user_id(),
             merchant_id=staff.merchant_id,
@@ -106,3 +112,18 @@ class StockSync(MethodView):
         )
         db.session.commit()
         return result
+
+
+@admin_stock_blp.route("/stock/changes")
+class StockChanges(MethodView):
+    @staff_required()
+    @admin_stock_blp.arguments(schemas.StockChangeArgsSchema, location="query")
+    @admin_stock_blp.response(200, schemas.StockChangePageSchema)
+    def get(self, args, staff):
+        """The stock ledger in commit order: every change of on_hand or reserved (resumable)."""
+        return ledger.list_changes(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_scope=inventory_service.store_scope(staff),
+            **args,
+        )

@@ -8,7 +8,7 @@ from app.coupons.schemas import COUPON_ID, CouponQuoteSchema
 from app.fields import Bool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
-from app.pagination import PageArgsSchema, page_schema
+from app.pagination import FeedArgsSchema, PageArgsSchema, feed_schema, page_schema
 
 MAX_UNITS = 1_000_000
 MAX_SYNC_ROWS = 5000
@@ -41,6 +41,20 @@ class SyncRowSchema(ma.Schema):
     channel = Text(
         load_default=None, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
     )
+    source_doc = ma.fields.String(
+        validate=validate.Length(1, 100),
+        metadata={"example": "POS-0042-20261202-118", "description": "Counts once per merchant"},
+    )
+    expect_on_hand = ma.fields.Integer(
+        validate=validate.Range(0, MAX_UNITS),
+        metadata={"example": 12, "description": "Compare-and-set: the on_hand you expect now"},
+    )
+    occurred_at = ma.fields.AwareDateTime(
+        metadata={
+            "example": "2026-12-02T08:00:00+00:00",
+            "description": "When counted or moved: an older one never overwrites a newer count",
+        }
+    )
 
 
 class StockSyncSchema(ma.Schema):
@@ -52,6 +66,11 @@ class StockSyncSchema(ma.Schema):
         required=True,
         validate=validate.Length(1, MAX_SYNC_ROWS),
         metadata={"example": [{"store_id": 12, "sku_id": 501, "on_hand": 12}]},
+    )
+    error_policy = ma.fields.String(
+        load_default="reject_all",
+        validate=validate.OneOf(("reject_all", "reject_failed_rows")),
+        metadata={"example": "reject_all"},
     )
 
     @ma.validates_schema
@@ -70,6 +89,44 @@ class StockSyncResultSchema(ma.Schema):
     applied = ma.fields.Integer(metadata={"example": 2})
     created = ma.fields.Integer(metadata={"example": 1})
     updated = ma.fields.Integer(metadata={"example": 1})
+    duplicates = ma.fields.Integer(
+        metadata={"example": 0, "description": "Lines of documents applied before"}
+    )
+    stale = ma.fields.Integer(
+        metadata={"example": 0, "description": "Lines older than the row's last count"}
+    )
+    failed = ma.fields.Integer(metadata={"example": 0})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"example": {}, "description": "With reject_failed_rows: the rows not applied"},
+    )
+    results = ma.fields.List(
+        ma.fields.String(),
+        metadata={"example": ["applied", "duplicate"], "description": "Per row, in order"},
+    )
+
+
+class StockChangeArgsSchema(FeedArgsSchema):
+    store_id = ma.fields.Integer(load_default=None, validate=ID, metadata={"example": 12})
+    sku_id = ma.fields.Integer(load_default=None, validate=ID, metadata={"example": 501})
+
+
+class StockChangeSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 90211})
+    store_id = ma.fields.Integer(metadata={"example": 12})
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    on_hand_delta = ma.fields.Integer(metadata={"example": 0})
+    reserved_delta = ma.fields.Integer(metadata={"example": 1})
+    on_hand = ma.fields.Integer(metadata={"example": 12})
+    reserved = ma.fields.Integer(metadata={"example": 3})
+    available = ma.fields.Integer(metadata={"example": 9})
+    reason = ma.fields.String(metadata={"example": "reservation.created"})
+    ref = ma.fields.String(allow_none=True, metadata={"example": "3f0c2a8e-reservation-id"})
+    created_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
+
+
+StockChangePageSchema = feed_schema(StockChangeSchema, "StockChangePageSchema")
 
 
 class SkuNearbyArgsSchema(PageArgsSchema):

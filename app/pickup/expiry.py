@@ -14,7 +14,7 @@ from app.coupons import pickup as coupon_holds
 from app.inventory import service as inventory_service
 from app.notifications import service as notifications_service
 from app.pickup.models import ACTIVE_STATES, Reservation, ReservationItem
-from app.pickup.service import now
+from app.pickup.service import emit_change, now
 
 
 def sweep_batch(*, session: Session, batch_size: int = 500, at: datetime | None = None) -> int:
@@ -36,7 +36,9 @@ def sweep_batch(*, session: Session, batch_size: int = 500, at: datetime | None 
         .join(ReservationItem)
         .where(Reservation.id.in_(overdue))
     )
-    inventory_service.release_stock(session=session, lines=list(lines))
+    inventory_service.release_stock(
+        session=session, lines=list(lines), reason="reservation.expired"
+    )
     coupon_holds.release_held_coupons(session=session, reservation_ids=overdue)
     session.execute(
         update(Reservation)
@@ -44,6 +46,12 @@ def sweep_batch(*, session: Session, batch_size: int = 500, at: datetime | None 
         .values(state="expired", closed_at=at, close_reason="Hold expired.")
     )
     _tell(session, "reservation_expired", overdue)
+    for reservation in session.scalars(
+        select(Reservation)
+        .where(Reservation.id.in_(overdue))
+        .execution_options(populate_existing=True)
+    ):
+        emit_change(session, reservation, "reservation.expired")
     return len(overdue)
 
 

@@ -19,6 +19,7 @@ from app.pickup.service import (
     WrongCode,
     close,
     code_hash,
+    emit_change,
     find,
     now,
     require_transition,
@@ -134,6 +135,7 @@ def mark_ready(
     require_transition(reservation, "ready", at)
     reservation.state, reservation.ready_at = "ready", at
     notices.tell_ready(session, reservation)
+    emit_change(session, reservation, "reservation.ready")
     return staff_view(reservation, at)
 
 

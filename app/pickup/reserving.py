@@ -129,8 +129,8 @@ WITH closed AS (
            updated_at = now()
     WHERE public_id = CAST(:public_id AS uuid) AND user_id = CAST(:user AS bigint)
       AND state = ANY (CAST(:active AS text[])) AND expires_at > CAST(:at AS timestamptz)
-    RETURNING id, public_id, store_id, expires_at, extended_at, created_at, ready_at,
-              picked_up_at, closed_at, close_reason
+    RETURNING id, public_id, store_id, merchant_id, expires_at, extended_at, created_at,
+              ready_at, picked_up_at, closed_at, close_reason
 ), lines AS (
     SELECT i.sku_id, i.qty FROM reservation_items i JOIN closed c ON c.id = i.reservation_id
 ), locked AS (

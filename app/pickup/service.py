@@ -20,6 +20,8 @@ from app import idempotency
 from app.catalog import service as catalog_service
 from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
+from app.events import service as events_service
+from app.inventory import ledger
 from app.inventory import service as inventory_service
 from app.members import service as members_service
 from app.pagination import page_by_id
@@ -147,9 +149,15 @@ def _raise_unless_held(verdict, lines: dict[int, int]) -> None:
         )
 
 
-def _new_view(store_id: int, lines: dict[int, int], at: datetime, hold_minutes: int) -> dict:
+def _new_view(
+    public_id: str,
+    store_id: int,
+    lines: dict[int, int],
+    at: datetime,
+    hold_minutes: int,
+) -> dict:
     return {
-        "id": str(uuid.uuid4()),
+        "id": public_id,
         "store_id": store_id,
         "state": "reserved",
         "items": [{"sku_id": s, "qty": q} for s, q in sorted(lines.items())],
@@ -175,17 +183,22 @@ def reserve(
     """Hold every item at one store or none (and the coupon, if one); the answer alone shows the
     pickup code."""
     lines = {i["sku_id"]: i["qty"] for i in items}
-    payload = {"store_id": store_id, "items": sorted(lines.items()), "coupon_id": coupon_id}
+    payload = {
+        "store_id": store_id,
+        "items": sorted(lines.items()),
+        "coupon_id": coupon_id,
+    }
     digest = idempotency.request_hash(payload) if idempotency_key is not None else None
     key_id = reserving.claim(session, user_id=user_id, key=idempotency_key, digest=digest)
     if idempotency_key is not None and key_id is None:
         outcome = idempotency.replay(session, user_id, "pickup.reserve", idempotency_key, digest)
         reservation = _locked_own(session, user_id, outcome.body["id"])
         return {**outcome.body, "pickup_code": _issue_code(reservation)}
-    at = now()
+    at, public_id = now(), str(uuid.uuid4())
+    ledger.tag(session, reason="reservation.created", ref=public_id)
     verdict = reserving.hold(session, user_id=user_id, store_id=store_id, lines=lines, at=at)
     _raise_unless_held(verdict, lines)
-    body = _new_view(store_id, lines, at, verdict.pickup_hold_minutes)
+    body = _new_view(public_id, store_id, lines, at, verdict.pickup_hold_minutes)
     code = _new_code()
     reservation_id = reserving.insert(
         session,
@@ -207,7 +220,19 @@ def reserve(
         )
         if key_id is not None:
             idempotency.remember(session=session, key_id=key_id, status=201, body=body)
+    _emit_view(session, "reservation.created", verdict.merchant_id, body, user_id)
     return {**body, "pickup_code": code}
+
+
+def _emit_view(session: Session, event_type: str, merchant_id: int, body: dict, user_id: int):
+    """The event of a change the fast path made (it has the answer, not the ORM row)."""
+    events_service.emit(
+        session=session,
+        type=event_type,
+        merchant_id=merchant_id,
+        ordering_key=f"reservation:{body['id']}",
+        data={**body, "user_id": user_id},
+    )
 
 
 def _issue_code(reservation: Reservation) -> str | None:
@@ -232,7 +257,10 @@ def find(session: Session, *conditions, lock: bool = False) -> Reservation:
 
 def _locked_own(session: Session, user_id: int, public_id: str) -> Reservation:
     return find(
-        session, Reservation.public_id == public_id, Reservation.user_id == user_id, lock=True
+        session,
+        Reservation.public_id == public_id,
+        Reservation.user_id == user_id,
+        lock=True,
     )
 
 
@@ -244,13 +272,21 @@ def require_transition(reservation: Reservation, target: str, at: datetime) -> N
 
 
 def close(
-    session: Session, reservation: Reservation, *, state: str, by: int | None, reason: str, at
+    session: Session,
+    reservation: Reservation,
+    *,
+    state: str,
+    by: int | None,
+    reason: str,
+    at,
 ) -> None:
     """End an active reservation: release its units, or take them off on_hand when picked up."""
     inventory_service.release_stock(
         session=session,
         lines=[(reservation.store_id, i.sku_id, i.qty) for i in reservation.items],
         consume=state == "picked_up",
+        reason=f"reservation.{state}",
+        ref=reservation.public_id,
     )
     reservation.state, reservation.closed_at = state, at
     reservation.closed_by_user_id, reservation.close_reason = by, reason
@@ -265,6 +301,19 @@ def close(
         members_service.on_pickup(session=session, reservation=reservation)
     else:
         coupon_holds.release_held_coupons(session=session, reservation_ids=[reservation.id])
+    emit_change(session, reservation, f"reservation.{state}")
+
+
+def emit_change(session: Session, reservation: Reservation, event_type: str) -> None:
+    """The reservation's event (the staff view, as it is now) in this transaction's outbox."""
+    session.flush()  # the reservation's row and items, for the event's data
+    events_service.emit(
+        session=session,
+        type=event_type,
+        merchant_id=reservation.merchant_id,
+        ordering_key=f"reservation:{reservation.public_id}",
+        data=staff_view(reservation, now()),
+    )
 
 
 def get_own(*, session: Session, user_id: int, public_id: str) -> dict:
@@ -279,7 +328,12 @@ def list_own(
     """The shopper's reservations, newest first."""
     query = select(Reservation).where(Reservation.user_id == user_id)
     rows, next_cursor = page_by_id(
-        session, query, id_column=Reservation.id, kind="reservations", limit=limit, cursor=cursor
+        session,
+        query,
+        id_column=Reservation.id,
+        kind="reservations",
+        limit=limit,
+        cursor=cursor,
     )
     at = now()
     return [view(r, at) for r in rows], next_cursor
@@ -288,8 +342,13 @@ def list_own(
 def cancel_own(*, session: Session, user_id: int, public_id: str) -> dict:
     """The shopper lets go of a reservation; its units go back on sale."""
     at = now()
+    ledger.tag(session, reason="reservation.cancelled", ref=public_id)
     row = reserving.cancel(
-        session, user_id=user_id, public_id=public_id, reason="Cancelled by shopper.", at=at
+        session,
+        user_id=user_id,
+        public_id=public_id,
+        reason="Cancelled by shopper.",
+        at=at,
     )
     if row is None:  # not theirs (404), or no longer active (409): say which
         reservation = find(
@@ -299,7 +358,7 @@ def cancel_own(*, session: Session, user_id: int, public_id: str) -> dict:
         raise InvalidTransition("This reservation changed meanwhile; try again.")
     if row.holds_coupon:
         coupon_holds.release_held_coupons(session=session, reservation_ids=[row.id])
-    return {
+    body = {
         "id": public_id,
         "store_id": row.store_id,
         "state": "cancelled",
@@ -312,6 +371,8 @@ def cancel_own(*, session: Session, user_id: int, public_id: str) -> dict:
         "closed_at": row.closed_at,
         "close_reason": row.close_reason,
     }
+    _emit_view(session, "reservation.cancelled", row.merchant_id, body, user_id)
+    return body
 
 
 def extend_own(*, session: Session, user_id: int, public_id: str) -> dict:
@@ -326,4 +387,5 @@ def extend_own(*, session: Session, user_id: int, public_id: str) -> dict:
     hold = session.scalar(select(Store.pickup_hold_minutes).where(Store.id == reservation.store_id))
     reservation.expires_at += timedelta(minutes=hold)
     reservation.extended_at = at
+    emit_change(session, reservation, "reservation.extended")
     return view(reservation, at)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from app.seeding import EXTRA_STEPS, analyze_written
 
-TABLES = ("products", "skus", "stock")
+TABLES = ("products", "skus", "stock", "stock_changes")
 STOCK_PER_STORE = 50
 DEMO_PRODUCTS = 6
 VARIANTS = 4
@@ -125,6 +125,8 @@ def seed_catalog(conn, *, rng_seed: int, demo: bool, progress) -> None:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM products) OR EXISTS (SELECT 1 FROM stock)")
         if cursor.fetchone()[0]:
             return  # a catalog is loaded: the world is only ever seeded onto empty tables
+        # The ledger gets the opening balance; a seed sends no inventory events (migration 0008).
+        cursor.execute("SELECT set_config('shopnear.stock_reason', 'seed', true)")
         with _indexes_rebuilt_after(cursor, TABLES):
             _load(cursor, rng_seed=rng_seed, demo=demo, progress=progress)
 

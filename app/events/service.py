@@ -1,0 +1,225 @@
+"""The outbox and the merchant's webhook endpoints.
+
+`emit` is what every domain calls, inside its own transaction, right after the change: the event
+row (and, by the fan-out trigger, its deliveries) commits or rolls back with the change. Stock
+levels are emitted by the triggers on `stock` instead (migration 0008), so no code path can
+forget them."""
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from flask import current_app
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.events import signing, urls
+from app.events.models import WebhookEndpoint
+from app.pagination import commit_order_page, page_by_id
+
+EVENT_TYPES = (
+    "reservation.created",
+    "reservation.extended",
+    "reservation.ready",
+    "reservation.picked_up",
+    "reservation.cancelled",
+    "reservation.expired",
+    "inventory.level.updated",
+    "coupon.claimed",
+    "coupon.redeemed",
+    "coupon.voided",
+    "campaign.created",
+    "campaign.updated",
+    "campaign.ended",
+    "post.published",
+    "buyer_show.submitted",
+    "buyer_show.approved",
+    "buyer_show.rejected",
+    "store.created",
+    "store.updated",
+)
+# What an endpoint may subscribe to: every type, a whole domain ("reservation.*"), or one type.
+SUBSCRIPTIONS = ("*", *sorted({t.split(".")[0] + ".*" for t in EVENT_TYPES}), *EVENT_TYPES)
+
+_EMIT = text(
+    "INSERT INTO events (merchant_id, type, ordering_key, sequence, schema_version, data)"
+    " VALUES (:merchant, :type, :key, next_event_sequence(:merchant, :key), :version,"
+    " CAST(:data AS jsonb))"
+)
+
+
+class EndpointNotFound(NotFound):
+    type = "events.webhook_not_found"
+
+
+def emit(
+    *,
+    session: Session,
+    type: str,
+    merchant_id: int,
+    ordering_key: str,
+    data: dict,
+    schema_version: int = 1,
+) -> None:
+    """Write one event in the caller's transaction (it goes out only if that commits)."""
+    if current_app.config["BENCH_WITHOUT_OUTBOX"]:
+        return
+    session.execute(
+        _EMIT,
+        {
+            "merchant": merchant_id,
+            "type": type,
+            "key": ordering_key,
+            "version": schema_version,
+            "data": orjson.dumps(data).decode(),
+        },
+    )
+
+
+def list_events(
+    *, session: Session, merchant_id: int, types: list[str] | None, limit: int, after: str | None
+) -> dict:
+    """The merchant's events of the retention window, in commit order (a resumable feed)."""
+    where = "merchant_id = :merchant AND occurred_at > now() - make_interval(days => :days)"
+    params = {"merchant": merchant_id, "days": current_app.config["EVENTS_RETENTION_DAYS"]}
+    if types:
+        where += " AND type = ANY(:types)"
+        params["types"] = types
+    rows, next_cursor, resume = commit_order_page(
+        session,
+        table="events",
+        columns="id, public_id, type, merchant_id, ordering_key, sequence, schema_version,"
+        " occurred_at, data",
+        where=where,
+        params=params,
+        kind="events",
+        limit=limit,
+        after=after,
+    )
+    return {
+        "items": [message(r) for r in rows],
+        "next_cursor": next_cursor,
+        "resume_cursor": resume,
+    }
+
+
+def message(event) -> dict:
+    """An event as it is sent and listed (`id` is also the `webhook-id` of every delivery)."""
+    e = event  # a dict or a RowMapping
+    return {
+        "id": f"evt_{e['public_id']}",
+        "type": e["type"],
+        "merchant_id": e["merchant_id"],
+        "ordering_key": e["ordering_key"],
+        "sequence": e["sequence"],
+        "schema_version": e["schema_version"],
+        "occurred_at": e["occurred_at"],
+        "timestamp": e["occurred_at"],
+        "data": e["data"],
+    }
+
+
+def purge_events(*, session: Session, days: int) -> int:
+    """Forget events (with their deliveries) older than `days`; returns how many."""
+    return session.execute(
+        text("DELETE FROM events WHERE occurred_at < now() - make_interval(days => :days)"),
+        {"days": days},
+    ).rowcount
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_url(url: str) -> None:
+    urls.check_url(url, allow_loopback=current_app.config["WEBHOOK_ALLOW_LOOPBACK"])
+
+
+def get_endpoint(*, session: Session, merchant_id: int, endpoint_id: int) -> WebhookEndpoint:
+    """One endpoint of the merchant; another merchant's is 404."""
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.merchant_id != merchant_id:
+        raise EndpointNotFound("Webhook endpoint not found.")
+    return endpoint
+
+
+def list_endpoints(*, session: Session, merchant_id: int, limit: int, cursor: str | None):
+    """The merchant's endpoints, newest first."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.merchant_id == merchant_id)
+    return page_by_id(
+        session, query, id_column=WebhookEndpoint.id, kind="webhooks", limit=limit, cursor=cursor
+    )
+
+
+def create_endpoint(*, session: Session, merchant_id: int, data: dict) -> WebhookEndpoint:
+    """A new endpoint with a fresh secret (the caller shows it once)."""
+    _check_url(data["url"])
+    endpoint = WebhookEndpoint(
+        merchant_id=merchant_id,
+        url=data["url"],
+        description=data.get("description"),
+        event_types=sorted(set(data["event_types"])),
+        enabled=True,
+        secret=signing.new_secret(),
+        consecutive_failures=0,
+    )
+    session.add(endpoint)
+    session.flush()  # the id and defaults for the answer
+    return endpoint
+
+
+def update_endpoint(
+    *, session: Session, merchant_id: int, endpoint_id: int, changes: dict
+) -> WebhookEndpoint:
+    """Change URL, description or event types."""
+    endpoint = get_endpoint(session=session, merchant_id=merchant_id, endpoint_id=endpoint_id)
+    if "url" in changes:
+        _check_url(changes["url"])
+    if "event_types" in changes:
+        changes = {**changes, "event_types": sorted(set(changes["event_types"]))}
+    for field, value in changes.items():
+        setattr(endpoint, field, value)
+    session.flush()  # updated_at for the answer
+    return endpoint
+
+
+def delete_endpoint(*, session: Session, merchant_id: int, endpoint_id: int) -> None:
+    """Remove an endpoint and its delivery log."""
+    session.delete(get_endpoint(session=session, merchant_id=merchant_id, endpoint_id=endpoint_id))
+
+
+def rotate_secret(
+    *, session: Session, merchant_id: int, endpoint_id: int, overlap_hours: int
+) -> WebhookEndpoint:
+    """A new secret; the old one keeps signing (beside it) for `overlap_hours`."""
+    endpoint = get_endpoint(session=session, merchant_id=merchant_id, endpoint_id=endpoint_id)
+    endpoint.previous_secret = endpoint.secret if overlap_hours else None
+    endpoint.previous_secret_expires_at = (
+        _now() + timedelta(hours=overlap_hours) if overlap_hours else None
+    )
+    endpoint.secret = signing.new_secret()
+    return endpoint
+
+
+def set_enabled(
+    *, session: Session, merchant_id: int, endpoint_id: int, enabled: bool
+) -> WebhookEndpoint:
+    """Enable (the failure run starts again from 0) or disable an endpoint."""
+    endpoint = get_endpoint(session=session, merchant_id=merchant_id, endpoint_id=endpoint_id)
+    endpoint.enabled = enabled
+    endpoint.disabled_reason = None if enabled else "Disabled by staff."
+    if enabled:
+        endpoint.consecutive_failures = 0
+    return endpoint
+
+
+def signing_secrets(
+    *, secret: str, previous_secret: str | None, previous_expires_at: datetime | None, at: datetime
+) -> list[str]:
+    """The secrets that sign now: the current one, and the previous during its overlap."""
+    if previous_secret and previous_expires_at and previous_expires_at > at:
+        return [secret, previous_secret]
+    return [secret]
