@@ -12,7 +12,7 @@ import flask_smorest
 import marshmallow as ma
 from flask import Response, current_app
 from webargs.flaskparser import FlaskParser
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter, IntegerConverter, ValidationError
 
 
 @cache
@@ -58,7 +58,20 @@ class DateConverter(BaseConverter):
         return value.isoformat()
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` ids are bigints: a larger number names nothing, so its path is a 404 (not a
+    database error on an out-of-range value)."""
+
+    MAX = 2**63 - 1
+    SCHEMA = {"type": "integer", "minimum": 0, "maximum": MAX}
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def register_converters(app, api) -> None:
     """Path converters of ours, routed and documented."""
+    app.url_map.converters["int"] = IdConverter
+    api.register_converter(IdConverter, lambda converter: IdConverter.SCHEMA)
     app.url_map.converters["date"] = DateConverter
     api.register_converter(DateConverter, lambda converter: DateConverter.SCHEMA)

@@ -79,8 +79,10 @@ TABLE: dict[str, Row] = {
     ),
     "DELETE /v1/admin/stores/<int:store_id>": staff(*EDITORS, ok=204),
     "GET /v1/admin/stores/<int:store_id>/hours-exceptions": staff(*ALL),
-    "PUT /v1/admin/stores/<int:store_id>/hours-exceptions/<day>": staff(*STOCKISTS, body=HOURS),
-    "DELETE /v1/admin/stores/<int:store_id>/hours-exceptions/<day>": staff(*STOCKISTS, ok=204),
+    "PUT /v1/admin/stores/<int:store_id>/hours-exceptions/<date:day>": staff(
+        *STOCKISTS, body=HOURS
+    ),
+    "DELETE /v1/admin/stores/<int:store_id>/hours-exceptions/<date:day>": staff(*STOCKISTS, ok=204),
     # catalog and stock
     "GET /v1/products/<int:product_id>": public(),
     "GET /v1/skus/<int:sku_id>": public(),
@@ -148,10 +150,10 @@ TABLE: dict[str, Row] = {
     "POST /v1/admin/posts/<int:post_id>/publish": staff(*EDITORS, body={}),
     "POST /v1/admin/posts/<int:post_id>/hide": staff(*MODERATORS, body={"reason": "Outdated"}),
     # the reward is the caller's own merchant's: staff of another merchant name A's campaign
-    "PUT /v1/admin/feed-rewards/<trigger>": staff(
+    "PUT /v1/admin/feed-rewards/<any(follow, buyer_show):trigger>": staff(
         *EDITORS, body={"campaign_id": "{campaign_id}"}, params={"trigger": "follow"}
     ),
-    "DELETE /v1/admin/feed-rewards/<trigger>": staff(
+    "DELETE /v1/admin/feed-rewards/<any(follow, buyer_show):trigger>": staff(
         *EDITORS, ok=204, overrides={"other_staff": 204}, params={"trigger": "follow"}
     ),
     # buyer shows (the world's show is the shopper's, approved)
@@ -164,4 +166,38 @@ TABLE: dict[str, Row] = {
     "POST /v1/admin/buyer-shows/<int:show_id>/reject": staff(
         *MODERATORS, body={"reason": "Off topic"}
     ),
+    # members and service cards (the shopper is a member; the till receipt T-1 issued a card)
+    "POST /v1/merchants/<int:merchant_id>/membership": signed_in(
+        201, overrides={"shopper": 200}, body={"consent": True}
+    ),
+    "GET /v1/me/memberships/<int:member_id>": own(),
+    "DELETE /v1/me/memberships/<int:member_id>": own(204),
+    "GET /v1/me/memberships/<int:member_id>/code": own(),
+    "GET /v1/me/memberships/<int:member_id>/ledger": own(),
+    "GET /v1/wallet/service-cards/<int:card_id>": own(),
+    "GET /v1/admin/service-card-templates/<int:template_id>": staff(*EDITORS),
+    "PATCH /v1/admin/service-card-templates/<int:template_id>": staff(
+        *EDITORS, body={"title": "Renamed"}
+    ),
+    "POST /v1/admin/stores/<int:store_id>/members:resolve": staff(
+        *STOCKISTS, ok=422, body={"code": "not-a-member-code"}
+    ),
+    "POST /v1/admin/stores/<int:store_id>/members/<int:member_id>/receipts": staff(
+        *STOCKISTS, ok=201, body={"receipt_ref": "T-2", "total_cents": 500, "currency": "TWD"}
+    ),
+    "POST /v1/admin/stores/<int:store_id>/members/<int:member_id>/points:redeem": staff(
+        *STOCKISTS, ok=409, body={"points": 5000, "receipt_ref": "R-1"}
+    ),
+    "POST /v1/admin/stores/<int:store_id>/members/<int:member_id>/receipts/<ref>:refund": staff(
+        *STOCKISTS
+    ),
+    "POST /v1/admin/stores/<int:store_id>/service-cards:use": staff(
+        *STOCKISTS, body={"code": "{card_code}", "service": "cleaning"}
+    ),
+    # segments
+    "GET /v1/admin/segments/<int:segment_id>": staff(*EDITORS),
+    "PATCH /v1/admin/segments/<int:segment_id>": staff(*EDITORS, body={"name": "Renamed"}),
+    "DELETE /v1/admin/segments/<int:segment_id>": staff(*EDITORS, ok=204),
+    "GET /v1/admin/segments/<int:segment_id>/size": staff(*EDITORS),
+    "GET /v1/admin/posts/<int:post_id>/stats": staff(*EDITORS),
 }

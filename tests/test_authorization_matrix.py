@@ -11,7 +11,7 @@ from app.coupons import claims
 from app.feed.media import service as media
 from app.pickup import handover
 from app.pickup import service as pickup_service
-from tests import factories, factories_stores
+from tests import factories, factories_segments, factories_stores
 from tests import factories_coupons as coupons
 from tests import factories_feed as feed
 from tests import factories_inventory as inv
@@ -40,6 +40,35 @@ def test_every_operation_with_a_path_id_has_a_row(app):
 
 def _signed_in(client, session, email: str, user_id: int, merchant_id=None) -> Caller:
     return Caller(user_id, email, login(client, email), merchant_id)
+
+
+def _membership(client, callers, merchant_id: int, store_id: int, sku_id: int):
+    """The merchant's program, the shopper's membership, a till receipt and the service card it
+    issued (through the API, as staff and the shopper would make them)."""
+    owner, shopper = callers["owner"].headers, callers["shopper"].headers
+    program = {"currency": "TWD", "points_per_unit": 1, "pending_days": 0, "expiry_days": 30}
+    assert client.put("/v1/admin/membership", json=program, headers=owner).status_code == 200
+    template = client.post(
+        "/v1/admin/service-card-templates",
+        json={
+            "title": "Care",
+            "services": [{"name": "cleaning", "count": 2}],
+            "validity_days": 365,
+            "sku_ids": [sku_id],
+        },
+        headers=owner,
+    ).get_json()
+    member = client.post(
+        f"/v1/merchants/{merchant_id}/membership", json={"consent": True}, headers=shopper
+    ).get_json()
+    receipt = client.post(
+        f"/v1/admin/stores/{store_id}/members/{member['id']}/receipts",
+        json={"receipt_ref": "T-1", "total_cents": 1000, "currency": "TWD", "sku_ids": [sku_id]},
+        headers=owner,
+    ).get_json()
+    [card_id] = receipt["service_card_ids"]
+    card = client.get(f"/v1/wallet/service-cards/{card_id}", headers=shopper).get_json()
+    return member, {"id": card_id, "template_id": template["id"], "code": card["code"]}
 
 
 @pytest.fixture
@@ -88,7 +117,16 @@ def world(app, client, session, merchant):
         )
         for name, user in users.items()
     }
+    member, card = _membership(client, callers, merchant.id, store.id, sku.id)
+    segment = factories_segments.segment(session, merchant=merchant, rule={"type": "follows"})
+    session.commit()
     values = {
+        "member_id": member["id"],
+        "template_id": card["template_id"],
+        "card_id": card["id"],
+        "card_code": card["code"],
+        "ref": "T-1",
+        "segment_id": segment.id,
         "user_id": target.id,
         "store_id": store.id,
         "day": "2030-01-01",

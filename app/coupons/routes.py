@@ -139,7 +139,13 @@ def _shake_limit_per_ip() -> str:
 class Shake(MethodView):
     decorators = [
         limiter.limit(_shake_limit_per_ip),
-        limiter.limit(_shake_limit_per_user, key_func=per_user_key("shake")),
+        # Only a signed-in shopper's shakes count against their limit: a request without a valid
+        # token answers 401 (login_required), not 429 from a per-address bucket.
+        limiter.limit(
+            _shake_limit_per_user,
+            key_func=per_user_key("shake"),
+            exempt_when=lambda: ":user:" not in per_user_key("shake")(),
+        ),
     ]
 
     @login_required

@@ -52,7 +52,7 @@ class Template(MethodView):
         )
 
     @staff_required(*EDITORS)
-    @admin_cards_blp.arguments(schemas.TemplateUpdateSchema)
+    @admin_cards_blp.arguments(schemas.TemplateUpdateSchema(partial=True))
     @admin_cards_blp.response(200, schemas.TemplateSchema)
     def patch(self, changes, template_id, staff):
         """Change a template (issued cards keep theirs)."""

@@ -15,13 +15,16 @@ class TierSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
     name = Text(required=True, validate=validate.Length(1, 40), metadata={"example": "Gold"})
     threshold_cents = ma.fields.Integer(
-        required=True, validate=validate.Range(0, 10**12), metadata={"example": 1000000}
+        strict=True,
+        required=True,
+        validate=validate.Range(0, 10**12),
+        metadata={"example": 1000000},
     )
     benefit = Text(
         load_default=None, validate=validate.Length(max=500), metadata={"example": "Free delivery"}
     )
     campaign_id = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=ID, metadata={"example": None}
+        strict=True, load_default=None, allow_none=True, validate=ID, metadata={"example": None}
     )
 
 
@@ -32,12 +35,13 @@ class ProgramSchema(ma.Schema):
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
     points_per_unit = ma.fields.Integer(
-        required=True, validate=validate.Range(0, 1000), metadata={"example": 1}
+        strict=True, required=True, validate=validate.Range(0, 1000), metadata={"example": 1}
     )
     pending_days = ma.fields.Integer(
-        load_default=0, validate=validate.Range(0, 365), metadata={"example": 14}
+        strict=True, load_default=0, validate=validate.Range(0, 365), metadata={"example": 14}
     )
     expiry_days = ma.fields.Integer(
+        strict=True,
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, 3650),
@@ -144,7 +148,7 @@ class ReceiptOutSchema(ma.Schema):
 
 class PointsRedeemSchema(ma.Schema):
     points = ma.fields.Integer(
-        required=True, validate=validate.Range(1, 10**8), metadata={"example": 100}
+        strict=True, required=True, validate=validate.Range(1, 10**8), metadata={"example": 100}
     )
     receipt_ref = Text(required=True, validate=REF, metadata={"example": "T1-000483"})
 
@@ -158,7 +162,7 @@ class PointsRedeemedSchema(ma.Schema):
 class ServiceCountSchema(ma.Schema):
     name = Text(required=True, validate=validate.Length(1, 60), metadata={"example": "cleaning"})
     count = ma.fields.Integer(
-        required=True, validate=validate.Range(1, 100), metadata={"example": 2}
+        strict=True, required=True, validate=validate.Range(1, 100), metadata={"example": 2}
     )
 
 
@@ -171,7 +175,7 @@ class TemplateSchema(ma.Schema):
         ma.fields.Nested(ServiceCountSchema), required=True, validate=validate.Length(1, 20)
     )
     validity_days = ma.fields.Integer(
-        required=True, validate=validate.Range(1, 3650), metadata={"example": 730}
+        strict=True, required=True, validate=validate.Range(1, 3650), metadata={"example": 730}
     )
     sku_ids = ma.fields.List(
         ma.fields.Integer(validate=ID),
@@ -184,8 +188,7 @@ class TemplateSchema(ma.Schema):
 
 
 class TemplateUpdateSchema(TemplateSchema):
-    class Meta:
-        partial = True
+    """A template's changes: any of its fields (loaded with partial=True by the route)."""
 
 
 TemplatePageSchema = page_schema(TemplateSchema, "TemplatePageSchema")
