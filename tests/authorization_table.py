@@ -200,4 +200,34 @@ TABLE: dict[str, Row] = {
     "DELETE /v1/admin/segments/<int:segment_id>": staff(*EDITORS, ok=204),
     "GET /v1/admin/segments/<int:segment_id>/size": staff(*EDITORS),
     "GET /v1/admin/posts/<int:post_id>/stats": staff(*EDITORS),
+    # the data bus (the merchant has one webhook endpoint and one delivery to it)
+    "GET /v1/admin/webhooks/<int:endpoint_id>": staff(*EDITORS),
+    "PATCH /v1/admin/webhooks/<int:endpoint_id>": staff(*EDITORS, body={"description": "ERP"}),
+    "DELETE /v1/admin/webhooks/<int:endpoint_id>": staff(*EDITORS, ok=204),
+    "GET /v1/admin/webhooks/<int:endpoint_id>/deliveries": staff(*EDITORS),
+    "POST /v1/admin/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>:redeliver": staff(
+        *EDITORS, ok=202
+    ),
+    "POST /v1/admin/webhooks/<int:endpoint_id>:<any(enable,disable):action>": staff(
+        *EDITORS, params={"action": "disable"}
+    ),
+    "POST /v1/admin/webhooks/<int:endpoint_id>:rotate-secret": staff(
+        *EDITORS, body={"overlap_hours": 1}
+    ),
+    # pickup that talks back (the world's reservation is ready)
+    "GET /v1/reservations/<uuid:public_id>/pass": own(),
+    "GET /v1/admin/stores/<int:store_id>/picklist": staff(*HANDLERS),
+    "POST /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>/preparing": staff(
+        *HANDLERS, ok=409
+    ),
+    "POST /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>/items/<int:sku_id>:short": (
+        staff(*HANDLERS, ok=409, body={"missing": 1})
+    ),
+    "POST /v1/admin/stores/<int:store_id>/reservations:collect": staff(
+        *HANDLERS, ok=422, body={"pass": "not-a-pass"}
+    ),
+    "PUT /v1/me/devices/<string:installation_id>": signed_in(
+        body={"platform": "android", "provider": "fcm", "token": "fcm-token-2"}
+    ),
+    "DELETE /v1/me/devices/<string:installation_id>": own(204),
 }

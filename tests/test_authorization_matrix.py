@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from app.coupons import claims
 from app.feed.media import service as media
@@ -71,6 +72,20 @@ def _membership(client, callers, merchant_id: int, store_id: int, sku_id: int):
     return member, {"id": card_id, "template_id": template["id"], "code": card["code"]}
 
 
+def _webhook(client, session, callers, store_id: int, sku_id: int) -> tuple[dict, int]:
+    """A webhook endpoint of the merchant and one delivery to it (a stock change's event)."""
+    owner = callers["owner"].headers
+    hook = client.post(
+        "/v1/admin/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]},
+        headers=owner,
+    ).get_json()
+    stock = {"channel": "shared", "on_hand": 11}
+    client.put(f"/v1/admin/stores/{store_id}/stock/{sku_id}", json=stock, headers=owner)
+    delivery_id = session.scalar(sa.text("SELECT min(id) FROM webhook_deliveries"))
+    return hook, delivery_id
+
+
 @pytest.fixture
 def world(app, client, session, merchant):
     """One merchant's objects, a shopper's objects among them, and a caller of every kind."""
@@ -120,8 +135,14 @@ def world(app, client, session, merchant):
     member, card = _membership(client, callers, merchant.id, store.id, sku.id)
     segment = factories_segments.segment(session, merchant=merchant, rule={"type": "follows"})
     session.commit()
+    hook, delivery_id = _webhook(client, session, callers, store.id, sku.id)
+    device = {"platform": "android", "provider": "fcm", "token": "fcm-token-1"}
+    client.put("/v1/me/devices/install-1", json=device, headers=callers["shopper"].headers)
     values = {
         "member_id": member["id"],
+        "endpoint_id": hook["id"],
+        "delivery_id": delivery_id,
+        "installation_id": "install-1",
         "template_id": card["template_id"],
         "card_id": card["id"],
         "card_code": card["code"],

@@ -6,11 +6,12 @@ from webargs.fields import DelimitedList
 
 from app.events.models import DELIVERY_STATES
 from app.events.service import EVENT_TYPES, SUBSCRIPTIONS
+from app.fields import Bool, Text
 from app.pagination import FeedArgsSchema, PageArgsSchema, feed_schema, page_schema
 
 URL_EXAMPLE = "https://erp.example.com/hooks/shopnear"
 TYPES = ma.fields.List(
-    ma.fields.String(validate=validate.OneOf(SUBSCRIPTIONS)),
+    Text(validate=validate.OneOf(SUBSCRIPTIONS)),
     required=True,
     validate=validate.Length(1, len(SUBSCRIPTIONS)),
     metadata={"example": ["reservation.*", "inventory.level.updated"]},
@@ -25,7 +26,7 @@ class WebhookCreateSchema(ma.Schema):
         validate=validate.Length(max=2000),
         metadata={"example": URL_EXAMPLE},
     )
-    description = ma.fields.String(
+    description = Text(
         load_default=None, validate=validate.Length(max=200), metadata={"example": "Our ERP"}
     )
     event_types = TYPES
@@ -37,11 +38,11 @@ class WebhookUpdateSchema(WebhookCreateSchema):
 
 class WebhookSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 7})
-    url = ma.fields.String(metadata={"example": URL_EXAMPLE})
-    description = ma.fields.String(allow_none=True, metadata={"example": "Our ERP"})
-    event_types = ma.fields.List(ma.fields.String(), metadata={"example": ["*"]})
-    enabled = ma.fields.Boolean(metadata={"example": True})
-    disabled_reason = ma.fields.String(allow_none=True, metadata={"example": None})
+    url = Text(metadata={"example": URL_EXAMPLE})
+    description = Text(allow_none=True, metadata={"example": "Our ERP"})
+    event_types = ma.fields.List(Text(), metadata={"example": ["*"]})
+    enabled = Bool(metadata={"example": True})
+    disabled_reason = Text(allow_none=True, metadata={"example": None})
     consecutive_failures = ma.fields.Integer(
         metadata={"example": 0, "description": "Deliveries failed for good in a row"}
     )
@@ -56,7 +57,7 @@ class WebhookSchema(ma.Schema):
 
 
 class WebhookWithSecretSchema(WebhookSchema):
-    secret = ma.fields.String(
+    secret = Text(
         metadata={
             "example": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             "description": "Shown only in this answer: keep it to verify signatures",
@@ -76,7 +77,7 @@ class RotateSecretSchema(ma.Schema):
 
 
 class DeliveryArgsSchema(PageArgsSchema):
-    status = ma.fields.String(
+    status = Text(
         load_default=None, validate=validate.OneOf(DELIVERY_STATES), metadata={"example": "failed"}
     )
 
@@ -85,17 +86,17 @@ class AttemptSchema(ma.Schema):
     attempted_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:01+00:00"})
     status_code = ma.fields.Integer(allow_none=True, metadata={"example": 503})
     duration_ms = ma.fields.Integer(metadata={"example": 120})
-    response_excerpt = ma.fields.String(allow_none=True, metadata={"example": "busy"})
-    error = ma.fields.String(allow_none=True, metadata={"example": None})
+    response_excerpt = Text(allow_none=True, metadata={"example": "busy"})
+    error = Text(allow_none=True, metadata={"example": None})
 
 
 class DeliverySchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 991})
-    event_id = ma.fields.String(metadata={"example": "evt_0b9c7a52-7c0e-4c4e-9f0e-7d1f2a3b4c5d"})
-    event_type = ma.fields.String(metadata={"example": "reservation.created"})
-    ordering_key = ma.fields.String(metadata={"example": "reservation:0b9c7a52"})
+    event_id = Text(metadata={"example": "evt_0b9c7a52-7c0e-4c4e-9f0e-7d1f2a3b4c5d"})
+    event_type = Text(metadata={"example": "reservation.created"})
+    ordering_key = Text(metadata={"example": "reservation:0b9c7a52"})
     sequence = ma.fields.Integer(metadata={"example": 1})
-    status = ma.fields.String(metadata={"example": "pending"})
+    status = Text(metadata={"example": "pending"})
     attempt_count = ma.fields.Integer(metadata={"example": 2})
     next_attempt_at = ma.fields.DateTime(allow_none=True, metadata={"example": None})
     created_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
@@ -108,7 +109,7 @@ DeliveryPageSchema = page_schema(DeliverySchema, "DeliveryPageSchema")
 
 class EventArgsSchema(FeedArgsSchema):
     types = DelimitedList(
-        ma.fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        Text(validate=validate.OneOf(EVENT_TYPES)),
         load_default=None,
         validate=validate.Length(1, len(EVENT_TYPES)),
         metadata={"example": "reservation.created,reservation.cancelled"},
@@ -116,10 +117,10 @@ class EventArgsSchema(FeedArgsSchema):
 
 
 class EventSchema(ma.Schema):
-    id = ma.fields.String(metadata={"example": "evt_0b9c7a52-7c0e-4c4e-9f0e-7d1f2a3b4c5d"})
-    type = ma.fields.String(metadata={"example": "inventory.level.updated"})
+    id = Text(metadata={"example": "evt_0b9c7a52-7c0e-4c4e-9f0e-7d1f2a3b4c5d"})
+    type = Text(metadata={"example": "inventory.level.updated"})
     merchant_id = ma.fields.Integer(metadata={"example": 3})
-    ordering_key = ma.fields.String(metadata={"example": "stock:12:501"})
+    ordering_key = Text(metadata={"example": "stock:12:501"})
     sequence = ma.fields.Integer(metadata={"example": 41})
     schema_version = ma.fields.Integer(metadata={"example": 1})
     occurred_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})

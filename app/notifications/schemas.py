@@ -3,12 +3,13 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from app.fields import Text
 from app.idempotency import StoredDateTime
 from app.notifications.messages import KINDS, LOCALES
 from app.notifications.models import PLATFORMS, PROVIDERS
 from app.pagination import page_schema
 
-LOCALE = ma.fields.String(
+LOCALE = Text(
     allow_none=True,
     load_default=None,
     validate=validate.OneOf(LOCALES),
@@ -20,9 +21,9 @@ INSTALLATION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{8,128}$")
 
 class NotificationSchema(ma.Schema):
     id = ma.fields.Integer(metadata={"example": 5120})
-    kind = ma.fields.String(metadata={"example": "reservation_ready", "enum": list(KINDS)})
-    title = ma.fields.String(metadata={"example": "Ready for pickup at Leaf & Bean Xinyi"})
-    body = ma.fields.String(
+    kind = Text(metadata={"example": "reservation_ready", "enum": list(KINDS)})
+    title = Text(metadata={"example": "Ready for pickup at Leaf & Bean Xinyi"})
+    body = Text(
         metadata={"example": "2 × Oat latte are waiting at Leaf & Bean Xinyi, 7 Songren Rd."}
     )
     data = ma.fields.Dict(
@@ -62,30 +63,28 @@ class MarkedSchema(ma.Schema):
 
 
 class DevicePutSchema(ma.Schema):
-    platform = ma.fields.String(
+    platform = Text(
         required=True, validate=validate.OneOf(PLATFORMS), metadata={"example": "android"}
     )
-    provider = ma.fields.String(
-        required=True, validate=validate.OneOf(PROVIDERS), metadata={"example": "fcm"}
-    )
-    token = ma.fields.String(
+    provider = Text(required=True, validate=validate.OneOf(PROVIDERS), metadata={"example": "fcm"})
+    token = Text(
         required=True,
         load_only=True,
         validate=[validate.Length(8, 1024), validate.Regexp(r"^[\x21-\x7e]+$")],
         metadata={"example": "fGz1…:APA91bH…"},
     )
     locale = LOCALE
-    app_version = ma.fields.String(
+    app_version = Text(
         load_default=None, validate=validate.Length(1, 32), metadata={"example": "3.14.0"}
     )
 
 
 class DeviceSchema(ma.Schema):
-    installation_id = ma.fields.String(metadata={"example": "6f1c2a8e-9a51-4c3b-8a6e-0b7d4f5e2d1a"})
-    platform = ma.fields.String(metadata={"example": "android"})
-    provider = ma.fields.String(metadata={"example": "fcm"})
-    locale = ma.fields.String(allow_none=True, metadata={"example": "zh-CN"})
-    app_version = ma.fields.String(allow_none=True, metadata={"example": "3.14.0"})
+    installation_id = Text(metadata={"example": "6f1c2a8e-9a51-4c3b-8a6e-0b7d4f5e2d1a"})
+    platform = Text(metadata={"example": "android"})
+    provider = Text(metadata={"example": "fcm"})
+    locale = Text(allow_none=True, metadata={"example": "zh-CN"})
+    app_version = Text(allow_none=True, metadata={"example": "3.14.0"})
     created_at = StoredDateTime(metadata={"example": "2026-12-01T08:00:00+00:00"})
     last_seen_at = StoredDateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
 
