@@ -57,7 +57,7 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
 class FeedArgsSchema(ma.Schema):
     """A resumable feed: `after` is a `next_cursor` or `resume_cursor` of an earlier page."""
 
-    after = ma.fields.String(
+    after = Text(
         load_default=None, validate=ma.validate.Length(max=512), metadata={"example": None}
     )
     limit = ma.fields.Integer(
@@ -71,7 +71,7 @@ def feed_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
         name,
         (page_schema(item_schema, name + "Base"),),
         {
-            "resume_cursor": ma.fields.String(
+            "resume_cursor": Text(
                 allow_none=True, metadata={"description": "Ask with this next time"}
             )
         },

@@ -110,39 +110,52 @@ def _shopper_claims_and_likes(page, base: str) -> None:
     _shot(page, "05-feed-liked")
 
 
-def _staff_hand_over(page, base: str, owner, code: str) -> None:
+def _staff_prepare(page, base: str, owner) -> None:
     page.goto(f"{base}/workbench")
     page.get_by_label("Email").fill(owner.email)
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#role")).to_have_text("Owner")
+    expect(page.locator(".picklist-line").first).to_contain_text("1 ×")  # what to pull
     card = page.locator(".reservation").first
     expect(card).to_contain_text("1 × SKU")
-    _shot(page, "06-workbench-pickups")
-    card.get_by_role("button", name="Mark ready").click()
+    _shot(page, "06-workbench-picklist")
+    card.get_by_role("button", name="Start preparing").click()
+    page.locator(".reservation").first.get_by_role("button", name="Mark ready").click()
     ready = page.locator(".reservation").first
-    ready.get_by_label("Code").fill(code)
-    ready.get_by_role("button", name="Hand over").click()
+    expect(ready.get_by_role("button", name="Hand over")).to_be_visible()
+
+
+def _staff_collect(page, token: str) -> None:
+    page.get_by_label("Pickup pass").fill(token)
+    page.get_by_role("button", name="Collect by pass").click()
     expect(page.locator(".reservation")).to_have_count(0)
-    _shot(page, "07-workbench-handed-over")
+    _shot(page, "07-workbench-collected-by-pass")
 
 
 def test_a_pickup_from_the_map_to_the_till(server, browser, shop):
     shopper = browser.new_context(viewport=PHONE, locale="en-US")
     shopper.set_default_timeout(10_000)
     page = shopper.new_page()
-    code = _shopper_reserves(page, server, shop["store"])
+    _shopper_reserves(page, server, shop["store"])  # the 6-digit code is shown too
     reservation_url = page.url
     _shopper_claims_and_likes(page, server)
 
     staff = browser.new_context(viewport={"width": 1200, "height": 900}, locale="en-US")
     staff.set_default_timeout(10_000)
-    _staff_hand_over(staff.new_page(), server, shop["owner"], code)
+    till = staff.new_page()
+    _staff_prepare(till, server, shop["owner"])
 
     page.goto(reservation_url)
+    page.reload()  # the shopper sees it ready and shows a fresh pass (it lives about a minute)
+    expect(page.locator("#reservation-state")).to_have_text("Ready for pickup")
+    expect(page.locator("#pass svg")).to_be_visible()
+    _shot(page, "08-shopper-ready-pass")
+    _staff_collect(till, page.locator("#pass-token").get_attribute("data-token"))
+
     page.reload()
     expect(page.locator("#reservation-state")).to_have_text("Picked up")
-    _shot(page, "08-shopper-picked-up")
+    _shot(page, "09-shopper-picked-up")
 
 
 def test_the_pages_speak_chinese(server, browser, shop):
@@ -151,4 +164,4 @@ def test_the_pages_speak_chinese(server, browser, shop):
     page.goto(f"{server}/app#map")
     expect(page.locator("#tabs")).to_contain_text("地图")
     expect(page.locator(f'.store-card[data-store-id="{shop["store"].id}"]')).to_contain_text("米")
-    _shot(page, "09-app-zh-CN")
+    _shot(page, "10-app-zh-CN")

@@ -72,9 +72,7 @@ class UserUpdateSchema(ma.Schema):
         validate=validate.Regexp(r"^\+?[0-9 ()-]{5,32}$"),
         metadata={"example": "+886 2 1234 5678"},
     )
-    locale = ma.fields.String(
-        allow_none=True, validate=validate.OneOf(LOCALES), metadata={"example": "zh-CN"}
-    )
+    locale = Text(allow_none=True, validate=validate.OneOf(LOCALES), metadata={"example": "zh-CN"})
 
 
 class MerchantSchema(ma.Schema):

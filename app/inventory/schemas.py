@@ -41,7 +41,7 @@ class SyncRowSchema(ma.Schema):
     channel = Text(
         load_default=None, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
     )
-    source_doc = ma.fields.String(
+    source_doc = Text(
         validate=validate.Length(1, 100),
         metadata={"example": "POS-0042-20261202-118", "description": "Counts once per merchant"},
     )
@@ -67,7 +67,7 @@ class StockSyncSchema(ma.Schema):
         validate=validate.Length(1, MAX_SYNC_ROWS),
         metadata={"example": [{"store_id": 12, "sku_id": 501, "on_hand": 12}]},
     )
-    error_policy = ma.fields.String(
+    error_policy = Text(
         load_default="reject_all",
         validate=validate.OneOf(("reject_all", "reject_failed_rows")),
         metadata={"example": "reject_all"},
@@ -97,12 +97,12 @@ class StockSyncResultSchema(ma.Schema):
     )
     failed = ma.fields.Integer(metadata={"example": 0})
     errors = ma.fields.Dict(
-        keys=ma.fields.String(),
-        values=ma.fields.List(ma.fields.String()),
+        keys=Text(),
+        values=ma.fields.List(Text()),
         metadata={"example": {}, "description": "With reject_failed_rows: the rows not applied"},
     )
     results = ma.fields.List(
-        ma.fields.String(),
+        Text(),
         metadata={"example": ["applied", "duplicate"], "description": "Per row, in order"},
     )
 
@@ -121,8 +121,8 @@ class StockChangeSchema(ma.Schema):
     on_hand = ma.fields.Integer(metadata={"example": 12})
     reserved = ma.fields.Integer(metadata={"example": 3})
     available = ma.fields.Integer(metadata={"example": 9})
-    reason = ma.fields.String(metadata={"example": "reservation.created"})
-    ref = ma.fields.String(allow_none=True, metadata={"example": "3f0c2a8e-reservation-id"})
+    reason = Text(metadata={"example": "reservation.created"})
+    ref = Text(allow_none=True, metadata={"example": "3f0c2a8e-reservation-id"})
     created_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
 
 

@@ -97,15 +97,15 @@ class StaffCancelSchema(ma.Schema):
 
 
 class PassSchema(ma.Schema):
-    token = ma.fields.String(metadata={"example": "WyIwYjdkNGY1ZS…"})
+    token = Text(metadata={"example": "WyIwYjdkNGY1ZS…"})
     expires_at = StoredDateTime(metadata={"example": "2026-12-02T08:01:00+00:00"})
-    qr_svg = ma.fields.String(
+    qr_svg = Text(
         metadata={"example": "<svg xmlns=…>…</svg>", "description": "The token as a QR code"}
     )
 
 
 class CollectSchema(ma.Schema):
-    pass_ = ma.fields.String(
+    pass_ = Text(
         data_key="pass",
         required=True,
         validate=validate.Length(1, 512),
@@ -120,15 +120,15 @@ class ShortSchema(ma.Schema):
 
 
 class PickReservationSchema(ma.Schema):
-    id = ma.fields.String(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
+    id = Text(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
     qty = ma.fields.Integer(metadata={"example": 2})
-    state = ma.fields.String(metadata={"example": "reserved"})
+    state = Text(metadata={"example": "reserved"})
     created_at = StoredDateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
 
 
 class PickLineSchema(ma.Schema):
     sku_id = ma.fields.Integer(metadata={"example": 501})
-    title = ma.fields.String(metadata={"example": "Oat latte 350 ml"})
+    title = Text(metadata={"example": "Oat latte 350 ml"})
     units = ma.fields.Integer(metadata={"example": 3})
     reservations = ma.fields.List(ma.fields.Nested(PickReservationSchema))
 
