@@ -69,8 +69,18 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+class InstallationIdConverter(BaseConverter):
+    """`<installation:…>`: an app installation's id, 8–128 of A–Z, a–z, 0–9 and ._:- (any other
+    path names nothing: 404)."""
+
+    regex = r"[A-Za-z0-9._:-]{8,128}"
+    SCHEMA = {"type": "string", "pattern": f"^{regex}$"}
+
+
 def register_converters(app, api) -> None:
     """Path converters of ours, routed and documented."""
+    app.url_map.converters["installation"] = InstallationIdConverter
+    api.register_converter(InstallationIdConverter, lambda c: InstallationIdConverter.SCHEMA)
     app.url_map.converters["int"] = IdConverter
     api.register_converter(IdConverter, lambda converter: IdConverter.SCHEMA)
     app.url_map.converters["date"] = DateConverter

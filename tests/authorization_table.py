@@ -226,8 +226,8 @@ TABLE: dict[str, Row] = {
     "POST /v1/admin/stores/<int:store_id>/reservations:collect": staff(
         *HANDLERS, ok=422, body={"pass": "not-a-pass"}
     ),
-    "PUT /v1/me/devices/<string:installation_id>": signed_in(
+    "PUT /v1/me/devices/<installation:installation_id>": signed_in(
         body={"platform": "android", "provider": "fcm", "token": "fcm-token-2"}
     ),
-    "DELETE /v1/me/devices/<string:installation_id>": own(204),
+    "DELETE /v1/me/devices/<installation:installation_id>": own(204),
 }

@@ -1,29 +1,18 @@
 """The shopper's inbox and push devices."""
 
-import marshmallow as ma
 from flask import request
 from flask.views import MethodView
 
 from app.accounts.permissions import current_user_id, login_required
 from app.blueprint import Blueprint
-from app.errors import Invalid
 from app.extensions import db
 from app.notifications import devices, schemas, service
 from app.notifications.messages import LOCALES
-from app.notifications.schemas import INSTALLATION_ID
 from app.pagination import PageArgsSchema
 
 notifications_blp = Blueprint(
     "notifications", __name__, url_prefix="/v1/me", description="The shopper's inbox and devices"
 )
-
-
-def _installation_id(value: str) -> str:
-    try:
-        INSTALLATION_ID(value)
-    except ma.ValidationError:
-        raise Invalid("installation_id", "8–128 characters of A–Z, a–z, 0–9 and ._:-") from None
-    return value
 
 
 @notifications_blp.route("/notifications")
@@ -62,7 +51,7 @@ class Devices(MethodView):
         return {"items": devices.list_devices(session=db.session, user_id=current_user_id())}
 
 
-@notifications_blp.route("/devices/<string:installation_id>")
+@notifications_blp.route("/devices/<installation:installation_id>")
 class Device(MethodView):
     @login_required
     @notifications_blp.arguments(schemas.DevicePutSchema)
@@ -72,7 +61,7 @@ class Device(MethodView):
         device = devices.put_device(
             session=db.session,
             user_id=current_user_id(),
-            installation_id=_installation_id(installation_id),
+            installation_id=installation_id,
             data=data,
         )
         db.session.commit()
@@ -86,6 +75,6 @@ class Device(MethodView):
         devices.delete_device(
             session=db.session,
             user_id=current_user_id(),
-            installation_id=_installation_id(installation_id),
+            installation_id=installation_id,
         )
         db.session.commit()
