@@ -45,8 +45,10 @@ class DateConverter(BaseConverter):
     """`<date:day>`: a YYYY-MM-DD calendar date in the years 2000..2100, else the path is a 404
     (so the contract can say exactly which paths exist)."""
 
-    regex = r"(?:20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}"
-    SCHEMA = {"type": "string", "format": "date", "pattern": f"^{regex}$"}
+    regex = r"(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    # The pattern alone (no `format` beside it): generators then draw dates without filtering
+    # most of what they make; a day that does not exist (02-31) is a 404 like any other path.
+    SCHEMA = {"type": "string", "pattern": f"^{regex}$"}
 
     def to_python(self, value: str) -> dt.date:
         try:
