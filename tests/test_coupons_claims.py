@@ -389,3 +389,9 @@ def test_wallet_coupon_has_its_code_and_is_private(
     assert (resp.status_code, resp.get_json()["type"]) == (404, "coupons.not_found")
     assert client.get(f"/v1/wallet/coupons/{coupon['id']}").status_code == 401
     assert client.get("/v1/wallet/coupons", headers=stranger.headers).get_json()["items"] == []
+
+
+def test_tiny_coordinates_are_points_not_errors(client):
+    """Denormal floats are valid coordinates: PostGIS gets them in fixed-point digits."""
+    resp = client.get("/v1/coupons/nearby", query_string={"lat": -2.3e-305, "lng": -6.07e-30})
+    assert resp.status_code == 200 and resp.get_json()["items"] == []
