@@ -37,8 +37,8 @@ def radius_field(default: int = 5000) -> ma.fields.Integer:
 
 def point_ewkt(lat: float, lng: float) -> str:
     """EWKT of a WGS84 point (lng first), for ST_GeogFromText. Fixed-point digits: PostGIS does
-    not parse exponents such as 1e-305 (a 500 before); 1e-9 degrees is well under a millimetre."""
-    return f"SRID=4326;POINT({lng:.9f} {lat:.9f})"
+    not parse exponents such as 1e-305 (a 500 before); 15 decimals keep a normal one's digits."""
+    return f"SRID=4326;POINT({lng:.15f} {lat:.15f})"
 
 
 def sql_point(lat: float | None, lng: float | None):
