@@ -48,7 +48,7 @@ class DateConverter(BaseConverter):
     regex = r"(?:20[0-9]{2}|2100)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
     # The pattern alone (no `format` beside it): generators then draw dates without filtering
     # most of what they make; a day that does not exist (02-31) is a 404 like any other path.
-    SCHEMA = {"type": "string", "pattern": f"^{regex}$"}
+    SCHEMA = {"type": "string", "pattern": f"^{regex}$", "example": "2026-12-24"}
 
     def to_python(self, value: str) -> dt.date:
         try:
@@ -76,7 +76,7 @@ class InstallationIdConverter(BaseConverter):
     path names nothing: 404)."""
 
     regex = r"[A-Za-z0-9._:-]{8,128}"
-    SCHEMA = {"type": "string", "pattern": f"^{regex}$"}
+    SCHEMA = {"type": "string", "pattern": f"^{regex}$", "example": "6f1c2a8e-9a51-4c3b"}
 
 
 def register_converters(app, api) -> None:

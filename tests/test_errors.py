@@ -24,7 +24,9 @@ def _sample_path(path: str, parameters: list[dict]) -> str:
     for param in parameters:
         if param.get("in") == "path":
             schema = param.get("schema", {})
-            value = SAMPLE_PARAM.get(schema.get("format"), SAMPLE_PARAM.get(schema.get("type")))
+            value = schema.get("example") or SAMPLE_PARAM.get(
+                schema.get("format"), SAMPLE_PARAM.get(schema.get("type"))
+            )
             if "enum" in schema:
                 value = schema["enum"][0]
             path = path.replace("{" + param["name"] + "}", value or "1")
