@@ -24,6 +24,10 @@ def clean_text(value: str) -> bool:
     return True
 
 
+# A phone number as people type it, at most 32 characters in all (the columns are String(32)).
+PHONE = r"^(\+[0-9 ()-]{4,31}|[0-9 ()-]{5,32})$"
+
+
 class Text(ma.fields.String):
     """A string without NUL or lone surrogates (422 naming the field otherwise)."""
 

@@ -161,6 +161,8 @@ def _schemathesis(base: str, token: str, who: str) -> subprocess.CompletedProces
         "true",
         "--no-color",
     ]
+    if os.environ.get("CONTRACT_SEED"):  # replay a run: its seed is printed in its summary
+        command += ["--seed", os.environ["CONTRACT_SEED"]]
     return subprocess.run(command, capture_output=True, text=True, cwd=contract.ROOT)
 
 

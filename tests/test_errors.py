@@ -132,6 +132,15 @@ def test_register_names_the_bad_field(client, body, field):
     assert _assert_problem(resp, 422)["errors"].keys() == {field}
 
 
+@pytest.mark.parametrize("phone", ["+5-0 2 52 (5-889502)908 2((057593", "1" * 33])
+def test_a_phone_longer_than_32_characters_is_named_not_a_500(client, everyone, phone):
+    # Found by schemathesis: "+" and 32 digits passed the pattern and overflowed the column.
+    resp = client.patch("/v1/me", json={"phone": phone}, headers=everyone.headers)
+    assert _assert_problem(resp, 422)["errors"].keys() == {"phone"}
+    kept = client.patch("/v1/me", json={"phone": "+" + "1" * 31}, headers=everyone.headers)
+    assert kept.status_code == 200 and kept.get_json()["phone"] == "+" + "1" * 31
+
+
 def test_staff_role_outside_the_list_is_named(client, everyone):
     resp = client.post(
         "/v1/admin/staff", json={"email": "a@b.io", "role": "god"}, headers=everyone.headers

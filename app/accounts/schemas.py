@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.accounts.models import ROLES
-from app.fields import Text
+from app.fields import PHONE, Text
 from app.notifications.messages import LOCALES
 
 EMAIL = ma.fields.Email(
@@ -23,7 +23,7 @@ class RegisterSchema(ma.Schema):
     display_name = Text(required=True, validate=validate.Length(1, 80), metadata={"example": "Mei"})
     phone = Text(
         load_default=None,
-        validate=validate.Regexp(r"^\+?[0-9 ()-]{5,32}$"),
+        validate=validate.Regexp(PHONE),
         metadata={"example": "+886 2 1234 5678"},
     )
 
@@ -69,7 +69,7 @@ class UserUpdateSchema(ma.Schema):
     display_name = Text(validate=validate.Length(1, 80), metadata={"example": "Mei"})
     phone = Text(
         allow_none=True,
-        validate=validate.Regexp(r"^\+?[0-9 ()-]{5,32}$"),
+        validate=validate.Regexp(PHONE),
         metadata={"example": "+886 2 1234 5678"},
     )
     locale = Text(allow_none=True, validate=validate.OneOf(LOCALES), metadata={"example": "zh-CN"})

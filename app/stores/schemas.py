@@ -7,14 +7,13 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import ValidationError, validate, validates_schema
 
-from app.fields import Bool, QueryBool, Text
+from app.fields import PHONE, Bool, QueryBool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 from app.stores.models import WEEKDAYS
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 HHMM_OR_24 = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
-PHONE = r"^\+?[0-9 ()-]{5,32}$"
 CODE = r"^[A-Za-z0-9._-]{1,64}$"
 
 
