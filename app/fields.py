@@ -53,6 +53,18 @@ class Bool(ma.fields.Boolean):
         return value
 
 
+class Int(ma.fields.Integer):
+    """A JSON integer in a body: 7 or 7.0 (one number to JSON Schema), never "7", 7.5 or true."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return super()._validated(value)
+
+
 class QueryBool(ma.fields.Boolean):
     """A boolean query parameter: `true` or `false`, as the contract serialises it."""
 

@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.coupons.schemas import ID, cents
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.pagination import PageArgsSchema, page_schema
 
 REF = validate.Length(1, 64)
@@ -14,8 +14,7 @@ STAMP = {"example": "2026-12-02T09:00:00Z"}
 class TierSchema(ma.Schema):
     id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
     name = Text(required=True, validate=validate.Length(1, 40), metadata={"example": "Gold"})
-    threshold_cents = ma.fields.Integer(
-        strict=True,
+    threshold_cents = Int(
         required=True,
         validate=validate.Range(0, 10**12),
         metadata={"example": 1000000},
@@ -23,9 +22,7 @@ class TierSchema(ma.Schema):
     benefit = Text(
         load_default=None, validate=validate.Length(max=500), metadata={"example": "Free delivery"}
     )
-    campaign_id = ma.fields.Integer(
-        strict=True, load_default=None, allow_none=True, validate=ID, metadata={"example": None}
-    )
+    campaign_id = Int(load_default=None, allow_none=True, validate=ID, metadata={"example": None})
 
 
 class ProgramSchema(ma.Schema):
@@ -34,14 +31,9 @@ class ProgramSchema(ma.Schema):
     currency = Text(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
-    points_per_unit = ma.fields.Integer(
-        strict=True, required=True, validate=validate.Range(0, 1000), metadata={"example": 1}
-    )
-    pending_days = ma.fields.Integer(
-        strict=True, load_default=0, validate=validate.Range(0, 365), metadata={"example": 14}
-    )
-    expiry_days = ma.fields.Integer(
-        strict=True,
+    points_per_unit = Int(required=True, validate=validate.Range(0, 1000), metadata={"example": 1})
+    pending_days = Int(load_default=0, validate=validate.Range(0, 365), metadata={"example": 14})
+    expiry_days = Int(
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, 3650),
@@ -147,9 +139,7 @@ class ReceiptOutSchema(ma.Schema):
 
 
 class PointsRedeemSchema(ma.Schema):
-    points = ma.fields.Integer(
-        strict=True, required=True, validate=validate.Range(1, 10**8), metadata={"example": 100}
-    )
+    points = Int(required=True, validate=validate.Range(1, 10**8), metadata={"example": 100})
     receipt_ref = Text(required=True, validate=REF, metadata={"example": "T1-000483"})
 
 
@@ -161,9 +151,7 @@ class PointsRedeemedSchema(ma.Schema):
 
 class ServiceCountSchema(ma.Schema):
     name = Text(required=True, validate=validate.Length(1, 60), metadata={"example": "cleaning"})
-    count = ma.fields.Integer(
-        strict=True, required=True, validate=validate.Range(1, 100), metadata={"example": 2}
-    )
+    count = Int(required=True, validate=validate.Range(1, 100), metadata={"example": 2})
 
 
 class TemplateSchema(ma.Schema):
@@ -174,9 +162,7 @@ class TemplateSchema(ma.Schema):
     services = ma.fields.List(
         ma.fields.Nested(ServiceCountSchema), required=True, validate=validate.Length(1, 20)
     )
-    validity_days = ma.fields.Integer(
-        strict=True, required=True, validate=validate.Range(1, 3650), metadata={"example": 730}
-    )
+    validity_days = Int(required=True, validate=validate.Range(1, 3650), metadata={"example": 730})
     sku_ids = ma.fields.List(
         ma.fields.Integer(validate=ID),
         required=True,
