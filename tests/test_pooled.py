@@ -1,5 +1,6 @@
-"""The reservation and claim suites again, through PgBouncer in transaction pooling mode
-(`scripts/db pooler`), with the prepared hot reads switched off as documented for it.
+"""The reservation and claim suites and the soak's small run again, through PgBouncer in
+transaction pooling mode (`scripts/db pooler`), with the prepared hot reads switched off as
+documented for it.
 
 Transaction pooling hands each transaction whatever server connection is free, so this run shows
 that nothing relies on session state across transactions (advisory locks are transaction-scoped,
@@ -17,6 +18,9 @@ POOLED_MODULES = (
     "tests/test_pickup_concurrency.py",
     "tests/test_coupons_claims.py",
     "tests/test_coupons_concurrency.py",
+    # The soak's small run: 1000 random operations of every kind from 8 threads, gunicorn
+    # workers and the API's own pool both behind the pooler.
+    "tests/test_soak.py::test_a_thousand_random_operations_leave_no_5xx_and_every_rule_holding",
 )
 
 
