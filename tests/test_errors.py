@@ -141,6 +141,14 @@ def test_a_phone_longer_than_32_characters_is_named_not_a_500(client, everyone, 
     assert kept.status_code == 200 and kept.get_json()["phone"] == "+" + "1" * 31
 
 
+@pytest.mark.parametrize("accuracy", [2.5890419884777833e-42, 12.5, "12", True])
+def test_an_integer_field_refuses_what_is_not_an_integer(client, everyone, accuracy):
+    # Found by schemathesis: a float for the integer accuracy_m was truncated and a coupon claimed.
+    body = {"lat": 25.033, "lng": 121.5654, "accuracy_m": accuracy}
+    resp = client.post("/v1/shake", json=body, headers=everyone.headers)
+    assert _assert_problem(resp, 422)["errors"].keys() == {"accuracy_m"}
+
+
 def test_staff_role_outside_the_list_is_named(client, everyone):
     resp = client.post(
         "/v1/admin/staff", json={"email": "a@b.io", "role": "god"}, headers=everyone.headers

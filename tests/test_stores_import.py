@@ -109,6 +109,18 @@ def test_a_csv_import(client, session, owner):
     assert stores["B"].position == {"lat": 25.04, "lng": 121.57}
 
 
+def test_a_csv_holds_minutes_as_numbers_and_names_a_bad_one(client, session, owner):
+    header = "code,name,address,city,lat,lng,timezone,pickup_hold_minutes\n"
+    good = header + "A,Store A,1 Main St,Taipei,25.03,121.56,Asia/Taipei,45\n"
+    resp = client.post(IMPORT, data=good, content_type="text/csv", headers=owner.headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert stores_by_code(session)["A"].pickup_hold_minutes == 45
+    bad = header + "B,Store B,2 Main St,Taipei,25.04,121.57,Asia/Taipei,soon\n"
+    resp = client.post(IMPORT, data=bad, content_type="text/csv", headers=owner.headers)
+    assert resp.status_code == 422
+    assert "stores.0.pickup_hold_minutes" in resp.get_json()["errors"]
+
+
 def test_a_csv_with_a_bad_line_imports_nothing(client, session, owner):
     body = CSV_HEADER + (
         "A,Store A,1 Main St,Taipei,25.03,121.56,Asia/Taipei,,\n"

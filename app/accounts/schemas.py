@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.accounts.models import ROLES
-from app.fields import PHONE, Text
+from app.fields import PHONE, Int, Text
 from app.notifications.messages import LOCALES
 
 EMAIL = ma.fields.Email(
@@ -50,11 +50,11 @@ class TokensSchema(ma.Schema):
     access_token = Text(metadata={"example": "eyJhbGciOi…"})
     refresh_token = Text(metadata={"example": "r1Xq…"})
     token_type = Text(metadata={"example": "Bearer"})
-    expires_in = ma.fields.Integer(metadata={"example": 900})
+    expires_in = Int(metadata={"example": 900})
 
 
 class UserSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True, metadata={"example": 7})
+    id = Int(dump_only=True, metadata={"example": 7})
     email = Text(dump_only=True, metadata={"example": "mei@example.com"})
     display_name = Text(metadata={"example": "Mei"})
     phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
@@ -76,7 +76,7 @@ class UserUpdateSchema(ma.Schema):
 
 
 class MerchantSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
+    id = Int(dump_only=True, metadata={"example": 3})
     name = Text(metadata={"example": "Leaf & Bean"})
     slug = Text(dump_only=True, metadata={"example": "leaf-bean-1a2b3c"})
     description = Text(allow_none=True, metadata={"example": "Tea and coffee"})
@@ -91,11 +91,11 @@ class MerchantUpdateSchema(ma.Schema):
 
 
 class StaffSchema(ma.Schema):
-    user_id = ma.fields.Integer(metadata={"example": 7})
+    user_id = Int(metadata={"example": 7})
     email = Text(attribute="user.email", metadata={"example": "mgr@example.com"})
     display_name = Text(attribute="user.display_name", metadata={"example": "Mgr"})
     role = Text(metadata={"example": "store_manager"})
-    store_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [12]})
+    store_ids = ma.fields.List(Int(), metadata={"example": [12]})
     created_at = ma.fields.DateTime()
 
 
@@ -109,7 +109,7 @@ class StaffCreateSchema(ma.Schema):
         required=True, validate=validate.OneOf(ROLES), metadata={"example": "store_manager"}
     )
     store_ids = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(1, 2**62)),
+        Int(validate=validate.Range(1, 2**62)),
         load_default=list,
         validate=validate.Length(max=1000),
         metadata={"example": [12]},
@@ -119,7 +119,7 @@ class StaffCreateSchema(ma.Schema):
 class StaffUpdateSchema(ma.Schema):
     role = Text(validate=validate.OneOf(ROLES), metadata={"example": "operator"})
     store_ids = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(1, 2**62)),
+        Int(validate=validate.Range(1, 2**62)),
         validate=validate.Length(max=1000),
         metadata={"example": [12]},
     )
@@ -128,10 +128,10 @@ class StaffUpdateSchema(ma.Schema):
 class StaffSelfSchema(ma.Schema):
     """The caller's own place at the merchant an admin request acts for."""
 
-    user_id = ma.fields.Integer(metadata={"example": 12})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    user_id = Int(metadata={"example": 12})
+    merchant_id = Int(metadata={"example": 3})
     role = Text(metadata={"example": "store_manager"})
     store_ids = ma.fields.List(
-        ma.fields.Integer(),
+        Int(),
         metadata={"example": [42], "description": "The stores of a store manager; empty: all"},
     )

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.pagination import PageArgsSchema, page_schema
 
 ID = validate.Range(1, 2**62)  # every bigint id taken from a client
@@ -25,9 +25,7 @@ class SkuCreateSchema(ma.Schema):
     title = Text(
         load_default=None, validate=validate.Length(max=120), metadata={"example": "100 g tin"}
     )
-    price_cents = ma.fields.Integer(
-        required=True, validate=PRICE.validate, metadata={"example": 34900}
-    )
+    price_cents = Int(required=True, validate=PRICE.validate, metadata={"example": 34900})
     currency = Text(required=True, validate=CURRENCY.validate, metadata={"example": "TWD"})
     is_active = Bool(load_default=True, metadata={"example": True})
 
@@ -43,11 +41,11 @@ class SkuUpdateSchema(ma.Schema):
 
 
 class SkuSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 501})
-    product_id = ma.fields.Integer(metadata={"example": 77})
+    id = Int(metadata={"example": 501})
+    product_id = Int(metadata={"example": 77})
     code = Text(metadata={"example": "TEA-OOLONG-100G"})
     title = Text(allow_none=True, metadata={"example": "100 g tin"})
-    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    price_cents = Int(metadata={"example": 34900})
     currency = Text(metadata={"example": "TWD"})
     is_active = Bool(metadata={"example": True})
 
@@ -83,8 +81,8 @@ class ProductUpdateSchema(ma.Schema):
 
 
 class ProductSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 77})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 77})
+    merchant_id = Int(metadata={"example": 3})
     title = Text(metadata={"example": "Oolong tea"})
     description = Text(allow_none=True, metadata={"example": "High-mountain oolong."})
     image_urls = ma.fields.List(Text(), metadata={"example": []})
@@ -98,19 +96,19 @@ ProductPageSchema = page_schema(ProductSchema, "ProductPageSchema")
 
 
 class PublicSkuSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 501})
-    product_id = ma.fields.Integer(metadata={"example": 77})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 501})
+    product_id = Int(metadata={"example": 77})
+    merchant_id = Int(metadata={"example": 3})
     product_title = Text(metadata={"example": "Oolong tea"})
     code = Text(metadata={"example": "TEA-OOLONG-100G"})
     title = Text(allow_none=True, metadata={"example": "100 g tin"})
-    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    price_cents = Int(metadata={"example": 34900})
     currency = Text(metadata={"example": "TWD"})
 
 
 class PublicProductSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 77})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 77})
+    merchant_id = Int(metadata={"example": 3})
     title = Text(metadata={"example": "Oolong tea"})
     description = Text(allow_none=True, metadata={"example": "High-mountain oolong."})
     image_urls = ma.fields.List(Text(), metadata={"example": []})

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.coupons.models import ACCURACY_CAP_M, CAMPAIGN_STATES, COUPON_STATES, KINDS
-from app.fields import Text
+from app.fields import Int, Text
 from app.geo import MAX_RADIUS_M, lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 
@@ -45,7 +45,7 @@ class CampaignCreateSchema(ma.Schema):
     )
     kind = Text(required=True, validate=validate.OneOf(KINDS), metadata={"example": "amount_off"})
     value_cents = cents(5000, load_default=None, allow_none=True)
-    percent_off = ma.fields.Integer(
+    percent_off = Int(
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, 100),
@@ -54,7 +54,7 @@ class CampaignCreateSchema(ma.Schema):
     max_discount_cents = cents(10000, load_default=None, allow_none=True)
     red_packet_min_cents = cents(100, load_default=None, allow_none=True)
     red_packet_max_cents = cents(8800, load_default=None, allow_none=True)
-    budget_cents = ma.fields.Integer(
+    budget_cents = Int(
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, 10**12),
@@ -64,17 +64,15 @@ class CampaignCreateSchema(ma.Schema):
     currency = Text(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
-    total_qty = ma.fields.Integer(
+    total_qty = Int(
         required=True, validate=validate.Range(1, 10_000_000), metadata={"example": 500}
     )
-    per_user_limit = ma.fields.Integer(
-        load_default=1, validate=validate.Range(1, 100), metadata={"example": 1}
-    )
+    per_user_limit = Int(load_default=1, validate=validate.Range(1, 100), metadata={"example": 1})
     claim_starts_at = when("2026-12-01T00:00:00Z", required=True)
     claim_ends_at = when("2026-12-31T16:00:00Z", required=True)
     valid_from = when("2026-12-01T00:00:00Z", load_default=None, allow_none=True)
     valid_to = when("2027-01-31T16:00:00Z", load_default=None, allow_none=True)
-    valid_days_after_claim = ma.fields.Integer(
+    valid_days_after_claim = Int(
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, 3650),
@@ -82,25 +80,25 @@ class CampaignCreateSchema(ma.Schema):
     )
     store_ids = id_list([12, 13], load_default=None, allow_none=True)
     sku_ids = id_list([301], load_default=None, allow_none=True)
-    geofence_radius_m = ma.fields.Integer(
+    geofence_radius_m = Int(
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, MAX_RADIUS_M),
         metadata={"example": 300},
     )
-    daily_quota_per_store = ma.fields.Integer(
+    daily_quota_per_store = Int(
         load_default=None,
         allow_none=True,
         validate=validate.Range(1, 1_000_000),
         metadata={"example": 50},
     )
     segment_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID),
+        Int(validate=ID),
         load_default=list,
         validate=validate.Length(max=10),
         metadata={"example": [3], "description": "Only shoppers in one of these segments"},
     )
-    shake_weight = ma.fields.Integer(
+    shake_weight = Int(
         load_default=1,
         validate=validate.Range(0, 1000),
         metadata={"example": 1, "description": "Odds in a shake against others there; 0: never"},
@@ -114,38 +112,38 @@ class CampaignUpdateSchema(CampaignCreateSchema):
 class CampaignSummarySchema(ma.Schema):
     """What a shopper sees of a campaign."""
 
-    id = ma.fields.Integer(metadata={"example": 41})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 41})
+    merchant_id = Int(metadata={"example": 3})
     title = Text(metadata={"example": "NT$50 off"})
     description = Text(allow_none=True, metadata={"example": "On any drink"})
     kind = Text(metadata={"example": "amount_off"})
     state = Text(metadata={"example": "active"})
-    value_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
-    percent_off = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    max_discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    red_packet_min_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    red_packet_max_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    min_spend_cents = ma.fields.Integer(metadata={"example": 20000})
+    value_cents = Int(allow_none=True, metadata={"example": 5000})
+    percent_off = Int(allow_none=True, metadata={"example": None})
+    max_discount_cents = Int(allow_none=True, metadata={"example": None})
+    red_packet_min_cents = Int(allow_none=True, metadata={"example": None})
+    red_packet_max_cents = Int(allow_none=True, metadata={"example": None})
+    min_spend_cents = Int(metadata={"example": 20000})
     currency = Text(metadata={"example": "TWD"})
-    total_qty = ma.fields.Integer(metadata={"example": 500})
+    total_qty = Int(metadata={"example": 500})
     remaining_qty = ma.fields.Function(
         lambda c: c.total_qty - c.claimed_qty, metadata={"example": 120}
     )
-    per_user_limit = ma.fields.Integer(metadata={"example": 1})
+    per_user_limit = Int(metadata={"example": 1})
     claim_starts_at = ma.fields.DateTime()
     claim_ends_at = ma.fields.DateTime()
     valid_from = ma.fields.DateTime(allow_none=True)
     valid_to = ma.fields.DateTime(allow_none=True)
-    valid_days_after_claim = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    store_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": None})
-    sku_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": None})
-    geofence_radius_m = ma.fields.Integer(allow_none=True, metadata={"example": 300})
+    valid_days_after_claim = Int(allow_none=True, metadata={"example": None})
+    store_ids = ma.fields.List(Int(), allow_none=True, metadata={"example": None})
+    sku_ids = ma.fields.List(Int(), allow_none=True, metadata={"example": None})
+    geofence_radius_m = Int(allow_none=True, metadata={"example": 300})
 
 
 class CampaignPublicSchema(CampaignSummarySchema):
     """A campaign as a shopper sees it, with how many of it they hold when signed in."""
 
-    my_claims = ma.fields.Integer(
+    my_claims = Int(
         allow_none=True,
         metadata={"example": 0, "description": "Coupons you hold of it (signed in only)"},
     )
@@ -154,12 +152,12 @@ class CampaignPublicSchema(CampaignSummarySchema):
 class CampaignSchema(CampaignSummarySchema):
     """The merchant's full view of a campaign."""
 
-    budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    spent_cents = ma.fields.Integer(metadata={"example": 0})
-    claimed_qty = ma.fields.Integer(metadata={"example": 380})
-    daily_quota_per_store = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    segment_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [3]})
-    shake_weight = ma.fields.Integer(metadata={"example": 1})
+    budget_cents = Int(allow_none=True, metadata={"example": None})
+    spent_cents = Int(metadata={"example": 0})
+    claimed_qty = Int(metadata={"example": 380})
+    daily_quota_per_store = Int(allow_none=True, metadata={"example": None})
+    segment_ids = ma.fields.List(Int(), metadata={"example": [3]})
+    shake_weight = Int(metadata={"example": 1})
     ended_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
@@ -175,33 +173,33 @@ CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
 
 
 class StoreStatsSchema(ma.Schema):
-    store_id = ma.fields.Integer(metadata={"example": 12})
-    claimed = ma.fields.Integer(metadata={"example": 40})
-    redeemed = ma.fields.Integer(metadata={"example": 22})
+    store_id = Int(metadata={"example": 12})
+    claimed = Int(metadata={"example": 40})
+    redeemed = Int(metadata={"example": 22})
 
 
 class SegmentStatsSchema(ma.Schema):
     """The claims of one segment's shoppers (membership as of now, no position)."""
 
-    segment_id = ma.fields.Integer(metadata={"example": 3})
+    segment_id = Int(metadata={"example": 3})
     name = Text(metadata={"example": "Lapsed fans"})
-    claimed = ma.fields.Integer(metadata={"example": 40})
-    redeemed = ma.fields.Integer(metadata={"example": 12})
+    claimed = Int(metadata={"example": 40})
+    redeemed = Int(metadata={"example": 12})
     redemption_rate = ma.fields.Float(metadata={"example": 0.3})
 
 
 class CampaignStatsSchema(ma.Schema):
-    campaign_id = ma.fields.Integer(metadata={"example": 41})
-    claimed = ma.fields.Integer(metadata={"example": 380})
-    redeemed = ma.fields.Integer(metadata={"example": 150})
-    held = ma.fields.Integer(metadata={"example": 3})
-    expired = ma.fields.Integer(metadata={"example": 12})
-    unused = ma.fields.Integer(metadata={"example": 215})
-    remaining = ma.fields.Integer(metadata={"example": 120})
+    campaign_id = Int(metadata={"example": 41})
+    claimed = Int(metadata={"example": 380})
+    redeemed = Int(metadata={"example": 150})
+    held = Int(metadata={"example": 3})
+    expired = Int(metadata={"example": 12})
+    unused = Int(metadata={"example": 215})
+    remaining = Int(metadata={"example": 120})
     redemption_rate = ma.fields.Float(metadata={"example": 0.3947})
-    discount_cents = ma.fields.Integer(metadata={"example": 750000})
-    budget_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    spent_cents = ma.fields.Integer(metadata={"example": 0})
+    discount_cents = Int(metadata={"example": 750000})
+    budget_cents = Int(allow_none=True, metadata={"example": None})
+    spent_cents = Int(metadata={"example": 0})
     per_store = ma.fields.List(ma.fields.Nested(StoreStatsSchema))
     by_segment = ma.fields.List(ma.fields.Nested(SegmentStatsSchema))
 
@@ -216,14 +214,14 @@ class NearbyArgsSchema(PageArgsSchema):
 
 
 class NearStoreSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 12})
+    id = Int(metadata={"example": 12})
     name = Text(metadata={"example": "Leaf & Bean Xinyi"})
 
 
 class NearbyCampaignSchema(ma.Schema):
     campaign = ma.fields.Nested(CampaignSummarySchema)
     store = ma.fields.Nested(NearStoreSchema, metadata={"description": "The nearest store"})
-    distance_m = ma.fields.Integer(metadata={"example": 180})
+    distance_m = Int(metadata={"example": 180})
 
 
 NearbyPageSchema = page_schema(NearbyCampaignSchema, "NearbyCampaignPage")
@@ -232,7 +230,7 @@ NearbyPageSchema = page_schema(NearbyCampaignSchema, "NearbyCampaignPage")
 class ClaimSchema(ma.Schema):
     lat = lat_field(load_default=None, allow_none=True)
     lng = lng_field(load_default=None, allow_none=True)
-    accuracy_m = ma.fields.Integer(
+    accuracy_m = Int(
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={
@@ -250,18 +248,18 @@ class ClaimSchema(ma.Schema):
 class CouponSchema(ma.Schema):
     """A coupon in the wallet; `state` is exact at read time (expired once past `expires_at`)."""
 
-    id = ma.fields.Integer(metadata={"example": 9001})
+    id = Int(metadata={"example": 9001})
     campaign = ma.fields.Nested(CampaignSummarySchema)
     state = Text(attribute="current_state", metadata={"example": "unused"})
-    amount_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    amount_cents = Int(allow_none=True, metadata={"example": 5000})
     claimed_at = ma.fields.DateTime()
     valid_from = ma.fields.DateTime(allow_none=True)
     expires_at = ma.fields.DateTime()
-    claim_store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
-    reservation_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    claim_store_id = Int(allow_none=True, metadata={"example": 12})
+    reservation_id = Int(allow_none=True, metadata={"example": None})
     redeemed_at = ma.fields.DateTime(allow_none=True)
-    redeemed_store_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    redeemed_store_id = Int(allow_none=True, metadata={"example": None})
+    discount_cents = Int(allow_none=True, metadata={"example": None})
 
 
 class CouponDetailSchema(CouponSchema):
@@ -282,7 +280,7 @@ WalletPageSchema = page_schema(CouponSchema, "WalletPage")
 
 
 class BasketItemSchema(ma.Schema):
-    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 301})
+    sku_id = Int(required=True, validate=ID, metadata={"example": 301})
     amount_cents = cents(12000, required=True)
 
 
@@ -311,17 +309,17 @@ class RedeemSchema(ma.Schema):
 
 
 class RedemptionSchema(ma.Schema):
-    coupon_id = ma.fields.Integer(attribute="id", metadata={"example": 9001})
-    campaign_id = ma.fields.Integer(metadata={"example": 41})
+    coupon_id = Int(attribute="id", metadata={"example": 9001})
+    campaign_id = Int(metadata={"example": 41})
     state = Text(attribute="current_state", metadata={"example": "used"})
-    basket_cents = ma.fields.Integer(allow_none=True, metadata={"example": 32000})
-    discount_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
+    basket_cents = Int(allow_none=True, metadata={"example": 32000})
+    discount_cents = Int(allow_none=True, metadata={"example": 5000})
     total_cents = ma.fields.Function(
         lambda c: None if c.basket_cents is None else c.basket_cents - c.discount_cents,
         metadata={"example": 27000},
     )
     redeemed_at = ma.fields.DateTime(allow_none=True)
-    redeemed_store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
+    redeemed_store_id = Int(allow_none=True, metadata={"example": 12})
     voided_at = ma.fields.DateTime(allow_none=True)
     void_reason = Text(allow_none=True, metadata={"example": None})
 
@@ -342,15 +340,15 @@ COUPON_ID = ma.fields.Integer(
 class CouponPriceSchema(ma.Schema):
     """What a coupon takes off a pickup cart at list prices."""
 
-    coupon_id = ma.fields.Integer(metadata={"example": 9001})
-    subtotal_cents = ma.fields.Integer(metadata={"example": 32000})
-    discount_cents = ma.fields.Integer(metadata={"example": 5000})
-    total_cents = ma.fields.Integer(metadata={"example": 27000})
+    coupon_id = Int(metadata={"example": 9001})
+    subtotal_cents = Int(metadata={"example": 32000})
+    discount_cents = Int(metadata={"example": 5000})
+    total_cents = Int(metadata={"example": 27000})
 
 
 class CouponQuoteSchema(CouponPriceSchema):
     store_ids = ma.fields.List(
-        ma.fields.Integer(),
+        Int(),
         metadata={"example": [12], "description": "The quoted stores where the coupon applies"},
     )
     reason = Text(
@@ -362,7 +360,7 @@ class CouponQuoteSchema(CouponPriceSchema):
 class ShakeSchema(ma.Schema):
     lat = lat_field(required=True)
     lng = lng_field(required=True)
-    accuracy_m = ma.fields.Integer(
+    accuracy_m = Int(
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={"example": 25, "description": "The fix's accuracy in metres"},

@@ -6,7 +6,7 @@ from webargs.fields import DelimitedList
 
 from app.events.models import DELIVERY_STATES
 from app.events.service import EVENT_TYPES, SUBSCRIPTIONS
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.pagination import FeedArgsSchema, PageArgsSchema, feed_schema, page_schema
 
 URL_EXAMPLE = "https://erp.example.com/hooks/shopnear"
@@ -37,13 +37,13 @@ class WebhookUpdateSchema(WebhookCreateSchema):
 
 
 class WebhookSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 7})
+    id = Int(metadata={"example": 7})
     url = Text(metadata={"example": URL_EXAMPLE})
     description = Text(allow_none=True, metadata={"example": "Our ERP"})
     event_types = ma.fields.List(Text(), metadata={"example": ["*"]})
     enabled = Bool(metadata={"example": True})
     disabled_reason = Text(allow_none=True, metadata={"example": None})
-    consecutive_failures = ma.fields.Integer(
+    consecutive_failures = Int(
         metadata={"example": 0, "description": "Deliveries failed for good in a row"}
     )
     last_success_at = ma.fields.DateTime(allow_none=True, metadata={"example": None})
@@ -69,7 +69,7 @@ WebhookPageSchema = page_schema(WebhookSchema, "WebhookPageSchema")
 
 
 class RotateSecretSchema(ma.Schema):
-    overlap_hours = ma.fields.Integer(
+    overlap_hours = Int(
         load_default=24,
         validate=validate.Range(0, 168),
         metadata={"example": 24, "description": "How long the old secret keeps signing too"},
@@ -84,20 +84,20 @@ class DeliveryArgsSchema(PageArgsSchema):
 
 class AttemptSchema(ma.Schema):
     attempted_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:01+00:00"})
-    status_code = ma.fields.Integer(allow_none=True, metadata={"example": 503})
-    duration_ms = ma.fields.Integer(metadata={"example": 120})
+    status_code = Int(allow_none=True, metadata={"example": 503})
+    duration_ms = Int(metadata={"example": 120})
     response_excerpt = Text(allow_none=True, metadata={"example": "busy"})
     error = Text(allow_none=True, metadata={"example": None})
 
 
 class DeliverySchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 991})
+    id = Int(metadata={"example": 991})
     event_id = Text(metadata={"example": "evt_0b9c7a52-7c0e-4c4e-9f0e-7d1f2a3b4c5d"})
     event_type = Text(metadata={"example": "reservation.created"})
     ordering_key = Text(metadata={"example": "reservation:0b9c7a52"})
-    sequence = ma.fields.Integer(metadata={"example": 1})
+    sequence = Int(metadata={"example": 1})
     status = Text(metadata={"example": "pending"})
-    attempt_count = ma.fields.Integer(metadata={"example": 2})
+    attempt_count = Int(metadata={"example": 2})
     next_attempt_at = ma.fields.DateTime(allow_none=True, metadata={"example": None})
     created_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
     finished_at = ma.fields.DateTime(allow_none=True, metadata={"example": None})
@@ -119,10 +119,10 @@ class EventArgsSchema(FeedArgsSchema):
 class EventSchema(ma.Schema):
     id = Text(metadata={"example": "evt_0b9c7a52-7c0e-4c4e-9f0e-7d1f2a3b4c5d"})
     type = Text(metadata={"example": "inventory.level.updated"})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    merchant_id = Int(metadata={"example": 3})
     ordering_key = Text(metadata={"example": "stock:12:501"})
-    sequence = ma.fields.Integer(metadata={"example": 41})
-    schema_version = ma.fields.Integer(metadata={"example": 1})
+    sequence = Int(metadata={"example": 41})
+    schema_version = Int(metadata={"example": 1})
     occurred_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
     timestamp = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
     data = ma.fields.Dict(metadata={"example": {"store_id": 12, "sku_id": 501, "on_hand": 7}})

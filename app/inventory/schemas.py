@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponQuoteSchema
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.inventory.models import CHANNELS
 from app.pagination import FeedArgsSchema, PageArgsSchema, feed_schema, page_schema
@@ -16,28 +16,24 @@ MAX_SYNC_ROWS = 5000
 
 class StockSetSchema(ma.Schema):
     channel = Text(required=True, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"})
-    on_hand = ma.fields.Integer(
-        required=True, validate=validate.Range(0, MAX_UNITS), metadata={"example": 12}
-    )
+    on_hand = Int(required=True, validate=validate.Range(0, MAX_UNITS), metadata={"example": 12})
 
 
 class StockSchema(ma.Schema):
-    store_id = ma.fields.Integer(metadata={"example": 12})
-    sku_id = ma.fields.Integer(metadata={"example": 501})
+    store_id = Int(metadata={"example": 12})
+    sku_id = Int(metadata={"example": 501})
     channel = Text(metadata={"example": "shared"})
-    on_hand = ma.fields.Integer(metadata={"example": 12})
-    reserved = ma.fields.Integer(metadata={"example": 2})
-    available = ma.fields.Integer(metadata={"example": 10})
+    on_hand = Int(metadata={"example": 12})
+    reserved = Int(metadata={"example": 2})
+    available = Int(metadata={"example": 10})
     updated_at = ma.fields.DateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
 
 
 class SyncRowSchema(ma.Schema):
-    store_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 12})
-    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 501})
-    on_hand = ma.fields.Integer(validate=validate.Range(0, MAX_UNITS), metadata={"example": 12})
-    delta = ma.fields.Integer(
-        validate=validate.Range(-MAX_UNITS, MAX_UNITS), metadata={"example": -3}
-    )
+    store_id = Int(required=True, validate=ID, metadata={"example": 12})
+    sku_id = Int(required=True, validate=ID, metadata={"example": 501})
+    on_hand = Int(validate=validate.Range(0, MAX_UNITS), metadata={"example": 12})
+    delta = Int(validate=validate.Range(-MAX_UNITS, MAX_UNITS), metadata={"example": -3})
     channel = Text(
         load_default=None, validate=validate.OneOf(CHANNELS), metadata={"example": "shared"}
     )
@@ -45,7 +41,7 @@ class SyncRowSchema(ma.Schema):
         validate=validate.Length(1, 100),
         metadata={"example": "POS-0042-20261202-118", "description": "Counts once per merchant"},
     )
-    expect_on_hand = ma.fields.Integer(
+    expect_on_hand = Int(
         validate=validate.Range(0, MAX_UNITS),
         metadata={"example": 12, "description": "Compare-and-set: the on_hand you expect now"},
     )
@@ -86,16 +82,12 @@ class StockSyncSchema(ma.Schema):
 
 
 class StockSyncResultSchema(ma.Schema):
-    applied = ma.fields.Integer(metadata={"example": 2})
-    created = ma.fields.Integer(metadata={"example": 1})
-    updated = ma.fields.Integer(metadata={"example": 1})
-    duplicates = ma.fields.Integer(
-        metadata={"example": 0, "description": "Lines of documents applied before"}
-    )
-    stale = ma.fields.Integer(
-        metadata={"example": 0, "description": "Lines older than the row's last count"}
-    )
-    failed = ma.fields.Integer(metadata={"example": 0})
+    applied = Int(metadata={"example": 2})
+    created = Int(metadata={"example": 1})
+    updated = Int(metadata={"example": 1})
+    duplicates = Int(metadata={"example": 0, "description": "Lines of documents applied before"})
+    stale = Int(metadata={"example": 0, "description": "Lines older than the row's last count"})
+    failed = Int(metadata={"example": 0})
     errors = ma.fields.Dict(
         keys=Text(),
         values=ma.fields.List(Text()),
@@ -113,14 +105,14 @@ class StockChangeArgsSchema(FeedArgsSchema):
 
 
 class StockChangeSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 90211})
-    store_id = ma.fields.Integer(metadata={"example": 12})
-    sku_id = ma.fields.Integer(metadata={"example": 501})
-    on_hand_delta = ma.fields.Integer(metadata={"example": 0})
-    reserved_delta = ma.fields.Integer(metadata={"example": 1})
-    on_hand = ma.fields.Integer(metadata={"example": 12})
-    reserved = ma.fields.Integer(metadata={"example": 3})
-    available = ma.fields.Integer(metadata={"example": 9})
+    id = Int(metadata={"example": 90211})
+    store_id = Int(metadata={"example": 12})
+    sku_id = Int(metadata={"example": 501})
+    on_hand_delta = Int(metadata={"example": 0})
+    reserved_delta = Int(metadata={"example": 1})
+    on_hand = Int(metadata={"example": 12})
+    reserved = Int(metadata={"example": 3})
+    available = Int(metadata={"example": 9})
     reason = Text(metadata={"example": "reservation.created"})
     ref = Text(allow_none=True, metadata={"example": "3f0c2a8e-reservation-id"})
     created_at = ma.fields.DateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
@@ -137,7 +129,7 @@ class SkuNearbyArgsSchema(PageArgsSchema):
 
 
 class StoreRefSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 12})
+    id = Int(metadata={"example": 12})
     name = Text(metadata={"example": "Leaf & Bean Da'an"})
     address = Text(metadata={"example": "1 Roosevelt Rd"})
     city = Text(metadata={"example": "Taipei"})
@@ -145,9 +137,9 @@ class StoreRefSchema(ma.Schema):
 
 class SkuNearbySchema(ma.Schema):
     store = ma.fields.Nested(StoreRefSchema)
-    distance_m = ma.fields.Integer(metadata={"example": 420})
+    distance_m = Int(metadata={"example": 420})
     channel = Text(metadata={"example": "shared"})
-    available = ma.fields.Integer(metadata={"example": 7})
+    available = Int(metadata={"example": 7})
     reservable = Bool(metadata={"example": True})
 
 
@@ -155,8 +147,8 @@ SkuNearbyPageSchema = page_schema(SkuNearbySchema, "SkuNearbyPageSchema")
 
 
 class CartLineSchema(ma.Schema):
-    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 501})
-    qty = ma.fields.Integer(required=True, validate=validate.Range(1, 99), metadata={"example": 2})
+    sku_id = Int(required=True, validate=ID, metadata={"example": 501})
+    qty = Int(required=True, validate=validate.Range(1, 99), metadata={"example": 2})
 
 
 class CartField(ma.fields.List):
@@ -187,14 +179,14 @@ class QuoteSchema(ma.Schema):
 
 
 class MissingLineSchema(ma.Schema):
-    sku_id = ma.fields.Integer(metadata={"example": 501})
-    requested = ma.fields.Integer(metadata={"example": 2})
-    available = ma.fields.Integer(metadata={"example": 1})
+    sku_id = Int(metadata={"example": 501})
+    requested = Int(metadata={"example": 2})
+    available = Int(metadata={"example": 1})
 
 
 class QuoteStoreSchema(ma.Schema):
     store = ma.fields.Nested(StoreRefSchema)
-    distance_m = ma.fields.Integer(metadata={"example": 420})
+    distance_m = Int(metadata={"example": 420})
 
 
 class PartialStoreSchema(QuoteStoreSchema):
@@ -208,14 +200,14 @@ class QuoteResultSchema(ma.Schema):
 
 
 class ShelfItemSchema(ma.Schema):
-    sku_id = ma.fields.Integer(metadata={"example": 501})
-    product_id = ma.fields.Integer(metadata={"example": 77})
+    sku_id = Int(metadata={"example": 501})
+    product_id = Int(metadata={"example": 77})
     product_title = Text(metadata={"example": "Oolong tea"})
     code = Text(metadata={"example": "TEA-OOLONG-100G"})
     title = Text(allow_none=True, metadata={"example": "100 g tin"})
-    price_cents = ma.fields.Integer(metadata={"example": 34900})
+    price_cents = Int(metadata={"example": 34900})
     currency = Text(metadata={"example": "TWD"})
-    available = ma.fields.Integer(metadata={"example": 4})
+    available = Int(metadata={"example": 4})
     reservable = Bool(metadata={"example": True})
 
 

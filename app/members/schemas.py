@@ -12,7 +12,7 @@ STAMP = {"example": "2026-12-02T09:00:00Z"}
 
 
 class TierSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
+    id = Int(dump_only=True, metadata={"example": 3})
     name = Text(required=True, validate=validate.Length(1, 40), metadata={"example": "Gold"})
     threshold_cents = Int(
         required=True,
@@ -26,7 +26,7 @@ class TierSchema(ma.Schema):
 
 
 class ProgramSchema(ma.Schema):
-    merchant_id = ma.fields.Integer(dump_only=True, metadata={"example": 1})
+    merchant_id = Int(dump_only=True, metadata={"example": 1})
     enabled = Bool(load_default=True, metadata={"example": True})
     currency = Text(
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
@@ -50,34 +50,34 @@ class JoinSchema(ma.Schema):
 
 
 class PointsSchema(ma.Schema):
-    available = ma.fields.Integer(metadata={"example": 120})
-    pending = ma.fields.Integer(metadata={"example": 30})
+    available = Int(metadata={"example": 120})
+    pending = Int(metadata={"example": 30})
 
 
 class MembershipSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 7})
-    merchant_id = ma.fields.Integer(metadata={"example": 1})
+    id = Int(metadata={"example": 7})
+    merchant_id = Int(metadata={"example": 1})
     member_number = Text(metadata={"example": "004211938277"})
     state = Text(metadata={"example": "active"})
     joined_at = ma.fields.DateTime(metadata=STAMP)
     left_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
     points = ma.fields.Nested(PointsSchema)
     tier = ma.fields.Nested(TierSchema, allow_none=True)
-    spend_12m_cents = ma.fields.Integer(metadata={"example": 250000})
+    spend_12m_cents = Int(metadata={"example": 250000})
     next_tier = ma.fields.Nested(TierSchema, allow_none=True)
-    cents_to_next_tier = ma.fields.Integer(allow_none=True, metadata={"example": 750000})
+    cents_to_next_tier = Int(allow_none=True, metadata={"example": 750000})
 
 
 MembershipPageSchema = page_schema(MembershipSchema, "MembershipPageSchema")
 
 
 class LedgerRowSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 91})
+    id = Int(metadata={"example": 91})
     kind = Text(metadata={"example": "earn"})
-    points = ma.fields.Integer(metadata={"example": 120})
-    lot_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    points = Int(metadata={"example": 120})
+    lot_id = Int(allow_none=True, metadata={"example": None})
     receipt_ref = Text(allow_none=True, metadata={"example": "T1-000482"})
-    store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
+    store_id = Int(allow_none=True, metadata={"example": 12})
     available_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
     expires_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
     created_at = ma.fields.DateTime(metadata=STAMP)
@@ -99,7 +99,7 @@ class ResolveSchema(ma.Schema):
 
 
 class ResolvedSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 7})
+    id = Int(metadata={"example": 7})
     member_number = Text(metadata={"example": "004211938277"})
     name = Text(metadata={"example": "Mei"})
     tier = ma.fields.Nested(TierSchema, allow_none=True)
@@ -117,7 +117,7 @@ class ReceiptSchema(ma.Schema):
         required=True, validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"}
     )
     sku_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID),
+        Int(validate=ID),
         load_default=list,
         validate=validate.Length(max=100),
         metadata={"example": [31]},
@@ -126,16 +126,16 @@ class ReceiptSchema(ma.Schema):
 
 class ReceiptOutSchema(ma.Schema):
     receipt_ref = Text(metadata={"example": "T1-000482"})
-    member_id = ma.fields.Integer(metadata={"example": 7})
-    store_id = ma.fields.Integer(allow_none=True, metadata={"example": 12})
-    total_cents = ma.fields.Integer(metadata={"example": 45000})
+    member_id = Int(metadata={"example": 7})
+    store_id = Int(allow_none=True, metadata={"example": 12})
+    total_cents = Int(metadata={"example": 45000})
     currency = Text(metadata={"example": "TWD"})
-    points = ma.fields.Integer(metadata={"example": 450})
+    points = Int(metadata={"example": 450})
     created_at = ma.fields.DateTime(metadata=STAMP)
     refunded_at = ma.fields.DateTime(allow_none=True, metadata=STAMP)
-    refunded_points = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    refunded_points = Int(allow_none=True, metadata={"example": None})
     tier_coupon = ma.fields.Dict(allow_none=True, metadata={"example": None})
-    service_card_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": []})
+    service_card_ids = ma.fields.List(Int(), metadata={"example": []})
 
 
 class PointsRedeemSchema(ma.Schema):
@@ -145,7 +145,7 @@ class PointsRedeemSchema(ma.Schema):
 
 class PointsRedeemedSchema(ma.Schema):
     receipt_ref = Text(metadata={"example": "T1-000483"})
-    points = ma.fields.Integer(metadata={"example": 100})
+    points = Int(metadata={"example": 100})
     balance = ma.fields.Nested(PointsSchema)
 
 
@@ -155,7 +155,7 @@ class ServiceCountSchema(ma.Schema):
 
 
 class TemplateSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True, metadata={"example": 4})
+    id = Int(dump_only=True, metadata={"example": 4})
     title = Text(
         required=True, validate=validate.Length(1, 120), metadata={"example": "Air-con care"}
     )
@@ -164,7 +164,7 @@ class TemplateSchema(ma.Schema):
     )
     validity_days = Int(required=True, validate=validate.Range(1, 3650), metadata={"example": 730})
     sku_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID),
+        Int(validate=ID),
         required=True,
         validate=validate.Length(1, 1000),
         metadata={"example": [31]},
@@ -181,11 +181,11 @@ TemplatePageSchema = page_schema(TemplateSchema, "TemplatePageSchema")
 
 
 class CardSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 9})
-    merchant_id = ma.fields.Integer(metadata={"example": 1})
+    id = Int(metadata={"example": 9})
+    merchant_id = Int(metadata={"example": 1})
     code = Text(metadata={"example": "ABCD-EFGH-JKLM-NPQR"})
     title = Text(metadata={"example": "Air-con care"})
-    sku_id = ma.fields.Integer(metadata={"example": 31})
+    sku_id = Int(metadata={"example": 31})
     state = Text(metadata={"example": "active"})
     issued_at = ma.fields.DateTime(metadata=STAMP)
     expires_at = ma.fields.DateTime(metadata=STAMP)

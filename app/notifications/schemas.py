@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.fields import Text
+from app.fields import Int, Text
 from app.idempotency import StoredDateTime
 from app.notifications.messages import KINDS, LOCALES
 from app.notifications.models import PLATFORMS, PROVIDERS
@@ -20,7 +20,7 @@ INSTALLATION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
 class NotificationSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 5120})
+    id = Int(metadata={"example": 5120})
     kind = Text(metadata={"example": "reservation_ready", "enum": list(KINDS)})
     title = Text(metadata={"example": "Ready for pickup at Leaf & Bean Xinyi"})
     body = Text(
@@ -37,16 +37,16 @@ class NotificationSchema(ma.Schema):
 
 
 class InboxSchema(page_schema(NotificationSchema, "NotificationPageSchema")):
-    unread_count = ma.fields.Integer(metadata={"example": 3})
+    unread_count = Int(metadata={"example": 3})
 
 
 class MarkReadSchema(ma.Schema):
     ids = ma.fields.List(
-        ma.fields.Integer(validate=validate.Range(1, 2**63 - 1)),
+        Int(validate=validate.Range(1, 2**63 - 1)),
         validate=validate.Length(1, 100),
         metadata={"example": [5120, 5118]},
     )
-    up_to = ma.fields.Integer(
+    up_to = Int(
         validate=validate.Range(1, 2**63 - 1),
         metadata={"example": 5120, "description": "Every notification with this id or older."},
     )
@@ -58,8 +58,8 @@ class MarkReadSchema(ma.Schema):
 
 
 class MarkedSchema(ma.Schema):
-    marked = ma.fields.Integer(metadata={"example": 2})
-    unread_count = ma.fields.Integer(metadata={"example": 1})
+    marked = Int(metadata={"example": 2})
+    unread_count = Int(metadata={"example": 1})
 
 
 class DevicePutSchema(ma.Schema):

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.catalog.schemas import ID
 from app.coupons.schemas import COUPON_ID, CouponPriceSchema
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
 from app.pagination import PageArgsSchema, page_schema
@@ -13,22 +13,22 @@ from app.pickup.models import STATES
 
 
 class ReservationCreateSchema(ma.Schema):
-    store_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 12})
+    store_id = Int(required=True, validate=ID, metadata={"example": 12})
     items = CART
     coupon_id = COUPON_ID
 
 
 class ReservationItemSchema(ma.Schema):
-    sku_id = ma.fields.Integer(metadata={"example": 501})
-    qty = ma.fields.Integer(metadata={"example": 2})
-    short_qty = ma.fields.Integer(
+    sku_id = Int(metadata={"example": 501})
+    qty = Int(metadata={"example": 2})
+    short_qty = Int(
         metadata={"example": 0, "description": "Units the store could not find (released)"}
     )
 
 
 class ReservationSchema(ma.Schema):
     id = Text(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
-    store_id = ma.fields.Integer(metadata={"example": 12})
+    store_id = Int(metadata={"example": 12})
     state = Text(metadata={"example": "reserved"})
     items = ma.fields.List(ma.fields.Nested(ReservationItemSchema))
     expires_at = StoredDateTime(metadata={"example": "2026-11-25T16:00:00+00:00"})
@@ -55,9 +55,9 @@ class ReservationCreatedSchema(ReservationSchema):
 
 
 class StaffReservationSchema(ReservationSchema):
-    user_id = ma.fields.Integer(metadata={"example": 7})
-    failed_code_attempts = ma.fields.Integer(metadata={"example": 0})
-    no_shows = ma.fields.Integer(
+    user_id = Int(metadata={"example": 7})
+    failed_code_attempts = Int(metadata={"example": 0})
+    no_shows = Int(
         metadata={
             "example": 0,
             "description": "The shopper's holds that ran out uncollected "
@@ -114,22 +114,20 @@ class CollectSchema(ma.Schema):
 
 
 class ShortSchema(ma.Schema):
-    missing = ma.fields.Integer(
-        required=True, validate=validate.Range(1, 999), metadata={"example": 1}
-    )
+    missing = Int(required=True, validate=validate.Range(1, 999), metadata={"example": 1})
 
 
 class PickReservationSchema(ma.Schema):
     id = Text(metadata={"example": "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"})
-    qty = ma.fields.Integer(metadata={"example": 2})
+    qty = Int(metadata={"example": 2})
     state = Text(metadata={"example": "reserved"})
     created_at = StoredDateTime(metadata={"example": "2026-12-02T08:00:00+00:00"})
 
 
 class PickLineSchema(ma.Schema):
-    sku_id = ma.fields.Integer(metadata={"example": 501})
+    sku_id = Int(metadata={"example": 501})
     title = Text(metadata={"example": "Oat latte 350 ml"})
-    units = ma.fields.Integer(metadata={"example": 3})
+    units = Int(metadata={"example": 3})
     reservations = ma.fields.List(ma.fields.Nested(PickReservationSchema))
 
 

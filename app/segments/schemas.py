@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.fields import Text
+from app.fields import Int, Text
 from app.geo import lat_field, lng_field
 from app.pagination import page_schema
 
@@ -41,7 +41,7 @@ class SegmentCreateSchema(SegmentUpdateSchema):
 
 
 class SegmentSchema(SegmentCreateSchema):
-    id = ma.fields.Integer(dump_only=True, metadata={"example": 3})
+    id = Int(dump_only=True, metadata={"example": 3})
     created_at = ma.fields.DateTime(dump_only=True, metadata={"example": "2026-12-02T08:00:00Z"})
     updated_at = ma.fields.DateTime(dump_only=True, metadata={"example": "2026-12-02T08:00:00Z"})
 
@@ -60,8 +60,8 @@ class SizeArgsSchema(ma.Schema):
 
 
 class SizeSchema(ma.Schema):
-    segment_id = ma.fields.Integer(metadata={"example": 3})
-    size = ma.fields.Integer(metadata={"example": 1204})
+    segment_id = Int(metadata={"example": 3})
+    size = Int(metadata={"example": 1204})
     at_point = ma.fields.Boolean(
         metadata={"example": False, "description": "Position rules evaluated at lat/lng"}
     )

@@ -13,6 +13,8 @@ LOCATION = ("lat", "lng")
 # CSV cells are text; the JSON schema takes only true/false, so the usual spellings become those.
 FLAGS = ("pickup_enabled", "is_active")
 SPELLINGS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+# ... and the integer columns become JSON integers when they are written as one.
+INTEGERS = ("pickup_hold_minutes",)
 
 
 def _row(line: dict[str, str]) -> dict:
@@ -22,6 +24,9 @@ def _row(line: dict[str, str]) -> dict:
     for key in FLAGS:
         if key in row:
             row[key] = SPELLINGS.get(row[key].strip().lower(), row[key])
+    for key in INTEGERS:
+        if key in row and row[key].strip().lstrip("-").isdigit():
+            row[key] = int(row[key])
     if "hours" in row:
         with suppress(ValueError):  # bad JSON stays text: the schema then names the field
             row["hours"] = json.loads(row["hours"])

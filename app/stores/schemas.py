@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 import marshmallow as ma
 from marshmallow import ValidationError, validate, validates_schema
 
-from app.fields import PHONE, Bool, QueryBool, Text
+from app.fields import PHONE, Bool, Int, QueryBool, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 from app.stores.models import WEEKDAYS
@@ -77,8 +77,8 @@ class LocationSchema(ma.Schema):
 class StoreSchema(ma.Schema):
     """A store as its merchant's staff see it."""
 
-    id = ma.fields.Integer(metadata={"example": 42})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 42})
+    merchant_id = Int(metadata={"example": 3})
     code = Text(allow_none=True, metadata={"example": "TPE-001"})
     name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     address = Text(metadata={"example": "No. 7, Songren Rd"})
@@ -87,7 +87,7 @@ class StoreSchema(ma.Schema):
     timezone = Text(metadata={"example": "Asia/Taipei"})
     phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
     pickup_enabled = Bool(metadata={"example": True})
-    pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
+    pickup_hold_minutes = Int(metadata={"example": 120})
     is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
     created_at = ma.fields.DateTime()
@@ -107,9 +107,7 @@ class StoreUpdateSchema(ma.Schema):
         allow_none=True, validate=validate.Regexp(PHONE), metadata={"example": "+886 2 1234 5678"}
     )
     pickup_enabled = Bool(metadata={"example": True})
-    pickup_hold_minutes = ma.fields.Integer(
-        validate=validate.Range(5, 10080), metadata={"example": 120}
-    )
+    pickup_hold_minutes = Int(validate=validate.Range(5, 10080), metadata={"example": 120})
     is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
 
@@ -151,13 +149,13 @@ class StoreImportSchema(ma.Schema):
 
 class ImportedStoreSchema(ma.Schema):
     code = Text(metadata={"example": "TPE-001"})
-    id = ma.fields.Integer(metadata={"example": 42})
+    id = Int(metadata={"example": 42})
     created = Bool(metadata={"example": True})
 
 
 class ImportResultSchema(ma.Schema):
-    created = ma.fields.Integer(metadata={"example": 3})
-    updated = ma.fields.Integer(metadata={"example": 1})
+    created = Int(metadata={"example": 3})
+    updated = Int(metadata={"example": 1})
     items = ma.fields.List(ma.fields.Nested(ImportedStoreSchema))
 
 
@@ -213,17 +211,17 @@ class NearbyArgsSchema(StoreFiltersSchema, PageArgsSchema):
 
 
 class StoreMerchantSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 3})
     name = Text(metadata={"example": "Leaf & Bean"})
 
 
 class NearbyStoreSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 42})
+    id = Int(metadata={"example": 42})
     name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     merchant = ma.fields.Nested(StoreMerchantSchema)
     address = Text(metadata={"example": "No. 7, Songren Rd"})
     location = ma.fields.Nested(LocationSchema)
-    distance_m = ma.fields.Integer(
+    distance_m = Int(
         metadata={
             "example": 312,
             "description": "Geodesic (WGS84) metres. Items are ordered by the index's "
@@ -249,7 +247,7 @@ class StoreDetailSchema(NearbyStoreSchema):
     city = Text(metadata={"example": "Taipei"})
     timezone = Text(metadata={"example": "Asia/Taipei"})
     phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
-    pickup_hold_minutes = ma.fields.Integer(metadata={"example": 120})
+    pickup_hold_minutes = Int(metadata={"example": 120})
     hours = ma.fields.Nested(WeekHoursSchema)
     today_exception = ma.fields.Nested(HoursExceptionSchema, allow_none=True)
 
@@ -291,9 +289,9 @@ class MapArgsSchema(StoreFiltersSchema):
 
 
 class MapPropertiesSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 42})
+    id = Int(metadata={"example": 42})
     name = Text(metadata={"example": "Leaf & Bean Xinyi"})
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    merchant_id = Int(metadata={"example": 3})
     open_now = Bool(metadata={"example": True})
     pickup_enabled = Bool(metadata={"example": True})
 
@@ -305,7 +303,7 @@ class PointSchema(ma.Schema):
 
 class FeatureSchema(ma.Schema):
     type = Text(metadata={"example": "Feature"})
-    id = ma.fields.Integer(metadata={"example": 42})
+    id = Int(metadata={"example": 42})
     geometry = ma.fields.Nested(PointSchema)
     properties = ma.fields.Nested(MapPropertiesSchema)
 
@@ -343,26 +341,24 @@ class CardsArgsSchema(PageArgsSchema):
 
 
 class CardStockSchema(ma.Schema):
-    available = ma.fields.Integer(metadata={"example": 3, "description": "Units on the shelf"})
+    available = Int(metadata={"example": 3, "description": "Units on the shelf"})
     reservable = Bool(
         metadata={"example": True, "description": "Shared stock at a pickup store: reservable"}
     )
 
 
 class CardCouponSchema(ma.Schema):
-    campaign_id = ma.fields.Integer(metadata={"example": 41})
+    campaign_id = Int(metadata={"example": 41})
     title = Text(metadata={"example": "NT$50 off"})
     kind = Text(metadata={"example": "amount_off"})
-    value_cents = ma.fields.Integer(allow_none=True, metadata={"example": 5000})
-    percent_off = ma.fields.Integer(allow_none=True, metadata={"example": None})
-    red_packet_max_cents = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    value_cents = Int(allow_none=True, metadata={"example": 5000})
+    percent_off = Int(allow_none=True, metadata={"example": None})
+    red_packet_max_cents = Int(allow_none=True, metadata={"example": None})
     currency = Text(metadata={"example": "TWD"})
 
 
 class CardCouponsSchema(ma.Schema):
-    claimable = ma.fields.Integer(
-        metadata={"example": 2, "description": "Campaigns claimable here"}
-    )
+    claimable = Int(metadata={"example": 2, "description": "Campaigns claimable here"})
     best = ma.fields.Nested(
         CardCouponSchema,
         allow_none=True,
@@ -371,14 +367,14 @@ class CardCouponsSchema(ma.Schema):
 
 
 class CardPostSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 7})
+    id = Int(metadata={"example": 7})
     title = Text(allow_none=True, metadata={"example": "New autumn blends"})
     kind = Text(metadata={"example": "article"})
     published_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00+00:00"})
 
 
 class StoreCardSchema(NearbyStoreSchema):
-    distance_m = ma.fields.Integer(
+    distance_m = Int(
         allow_none=True,
         metadata={
             "example": 312,

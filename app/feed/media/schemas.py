@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from app.fields import Text
+from app.fields import Int, Text
 
 
 class UploadSchema(ma.Schema):
@@ -13,9 +13,9 @@ class UploadSchema(ma.Schema):
 
 
 class MediaSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 41})
+    id = Int(metadata={"example": 41})
     url = Text(metadata={"example": "/v1/media/files/3f/3fa2….jpg"})
     thumb_url = Text(metadata={"example": "/v1/media/files/3f/3fa2…-thumb.webp"})
     content_type = Text(metadata={"example": "image/jpeg"})
-    width = ma.fields.Integer(metadata={"example": 1600})
-    height = ma.fields.Integer(metadata={"example": 1200})
+    width = Int(metadata={"example": 1600})
+    height = Int(metadata={"example": 1200})

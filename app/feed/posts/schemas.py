@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from app.feed.media.schemas import MediaSchema
 from app.feed.posts.models import POST_KINDS
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
@@ -31,7 +31,7 @@ class PollInputSchema(ma.Schema):
         validate=validate.Length(2, 10),
         metadata={"example": ["Oolong", "Matcha"]},
     )
-    max_choices = ma.fields.Integer(validate=validate.Range(1, 10), metadata={"example": 1})
+    max_choices = Int(validate=validate.Range(1, 10), metadata={"example": 1})
     closes_at = _when(allow_none=True)
     hide_results_until_close = Bool(metadata={"example": False})
 
@@ -46,7 +46,7 @@ class PostUpdateSchema(ma.Schema):
         metadata={"example": "Three spring harvests arrived this week."},
     )
     image_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID), validate=validate.Length(max=9), metadata={"example": [41]}
+        Int(validate=ID), validate=validate.Length(max=9), metadata={"example": [41]}
     )
     video_url = ma.fields.Url(
         allow_none=True,
@@ -54,23 +54,23 @@ class PostUpdateSchema(ma.Schema):
         validate=validate.Length(max=2048),
         metadata={"example": "https://video.example.com/v/123.mp4"},
     )
-    cover_id = ma.fields.Integer(allow_none=True, validate=ID, metadata={"example": 42})
+    cover_id = Int(allow_none=True, validate=ID, metadata={"example": 42})
     sku_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID), validate=validate.Length(max=20), metadata={"example": [7]}
+        Int(validate=ID), validate=validate.Length(max=20), metadata={"example": [7]}
     )
-    store_id = ma.fields.Integer(allow_none=True, validate=ID, metadata={"example": 12})
+    store_id = Int(allow_none=True, validate=ID, metadata={"example": 12})
     cities = ma.fields.List(
         Text(validate=validate.Length(1, 80)),
         validate=validate.Length(max=20),
         metadata={"example": ["Taipei"]},
     )
     segment_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID),
+        Int(validate=ID),
         validate=validate.Length(max=10),
         metadata={"example": [3], "description": "Only shoppers in one of these segments"},
     )
     poll = ma.fields.Nested(PollInputSchema)
-    reward_campaign_id = ma.fields.Integer(
+    reward_campaign_id = Int(
         allow_none=True,
         validate=ID,
         metadata={"example": 9, "description": "Polls: a coupon campaign rewarding voters"},
@@ -101,58 +101,58 @@ class AdminPostArgsSchema(PageArgsSchema):
 
 
 class RewardSchema(ma.Schema):
-    campaign_id = ma.fields.Integer(metadata={"example": 9})
+    campaign_id = Int(metadata={"example": 9})
     granted = Bool(metadata={"example": False})
-    coupon_id = ma.fields.Integer(allow_none=True, metadata={"example": None})
+    coupon_id = Int(allow_none=True, metadata={"example": None})
     reason = Text(allow_none=True, metadata={"example": "coupons.sold_out"})
 
 
 class PollOptionSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 5})
+    id = Int(metadata={"example": 5})
     label = Text(metadata={"example": "Oolong"})
-    votes = ma.fields.Integer(allow_none=True, metadata={"example": 12})
+    votes = Int(allow_none=True, metadata={"example": 12})
     percent = ma.fields.Float(allow_none=True, metadata={"example": 60.0})
 
 
 class PollSchema(ma.Schema):
-    max_choices = ma.fields.Integer(metadata={"example": 1})
+    max_choices = Int(metadata={"example": 1})
     closes_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     closed = Bool(metadata={"example": False})
     results_visible = Bool(metadata={"example": True})
-    voter_count = ma.fields.Integer(metadata={"example": 20})
-    my_choices = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"example": [5]})
+    voter_count = Int(metadata={"example": 20})
+    my_choices = ma.fields.List(Int(), allow_none=True, metadata={"example": [5]})
     options = ma.fields.List(ma.fields.Nested(PollOptionSchema))
 
 
 class PostMerchantSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 3})
+    id = Int(metadata={"example": 3})
     name = Text(metadata={"example": "Leaf & Bean"})
 
 
 class PostStoreSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 12})
+    id = Int(metadata={"example": 12})
     name = Text(metadata={"example": "Leaf & Bean Xinyi"})
     city = Text(metadata={"example": "Taipei"})
 
 
 class StockNearSchema(ma.Schema):
     store = ma.fields.Dict(metadata={"example": {"id": 12, "name": "Xinyi", "city": "Taipei"}})
-    distance_m = ma.fields.Integer(metadata={"example": 640})
-    available = ma.fields.Integer(metadata={"example": 4})
+    distance_m = Int(metadata={"example": 640})
+    available = Int(metadata={"example": 4})
     reservable = Bool(metadata={"example": True})
 
 
 class PostProductSchema(ma.Schema):
-    sku_id = ma.fields.Integer(metadata={"example": 7})
+    sku_id = Int(metadata={"example": 7})
     title = Text(allow_none=True, metadata={"example": "250 g"})
     product_title = Text(metadata={"example": "Alishan oolong"})
-    price_cents = ma.fields.Integer(metadata={"example": 42000})
+    price_cents = Int(metadata={"example": 42000})
     currency = Text(metadata={"example": "TWD"})
     nearest_store = ma.fields.Nested(StockNearSchema, allow_none=True)
 
 
 class PostSchema(ma.Schema):
-    id = ma.fields.Integer(metadata={"example": 101})
+    id = Int(metadata={"example": 101})
     merchant = ma.fields.Nested(PostMerchantSchema)
     kind = Text(metadata={"example": "article"})
     title = Text(allow_none=True, metadata={"example": "New teas"})
@@ -160,14 +160,14 @@ class PostSchema(ma.Schema):
     images = ma.fields.List(ma.fields.Nested(MediaSchema))
     video_url = Text(allow_none=True, metadata={"example": "https://video.example.com/v/123.mp4"})
     cover = ma.fields.Nested(MediaSchema, allow_none=True)
-    sku_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [7]})
+    sku_ids = ma.fields.List(Int(), metadata={"example": [7]})
     products = ma.fields.List(ma.fields.Nested(PostProductSchema))
     store = ma.fields.Nested(PostStoreSchema, allow_none=True)
     cities = ma.fields.List(Text(), metadata={"example": ["taipei"]})
     published_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
-    like_count = ma.fields.Integer(metadata={"example": 12})
+    like_count = Int(metadata={"example": 12})
     liked_by_me = Bool(metadata={"example": False})
-    distance_m = ma.fields.Integer(allow_none=True, metadata={"example": 640})
+    distance_m = Int(allow_none=True, metadata={"example": 640})
     poll = ma.fields.Nested(PollSchema, allow_none=True)
     reward = ma.fields.Nested(
         RewardSchema, allow_none=True, metadata={"description": "Only in a vote's answer"}
@@ -179,8 +179,8 @@ class AdminPostSchema(PostSchema):
     status = Text(metadata={"example": "scheduled"})
     publish_at = StoredDateTime(allow_none=True, metadata={"example": "2026-11-25T09:00:00Z"})
     hidden_reason = Text(allow_none=True, metadata={"example": "Outdated"})
-    reward_campaign_id = ma.fields.Integer(allow_none=True, metadata={"example": 9})
-    segment_ids = ma.fields.List(ma.fields.Integer(), metadata={"example": [3]})
+    reward_campaign_id = Int(allow_none=True, metadata={"example": 9})
+    segment_ids = ma.fields.List(Int(), metadata={"example": [3]})
     created_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
     updated_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
@@ -191,7 +191,7 @@ AdminPostPageSchema = page_schema(AdminPostSchema, "AdminPostPageSchema")
 
 class FeedRewardSchema(ma.Schema):
     trigger = Text(metadata={"example": "follow"})
-    campaign_id = ma.fields.Integer(metadata={"example": 9})
+    campaign_id = Int(metadata={"example": 9})
 
 
 class FeedRewardListSchema(ma.Schema):
@@ -199,20 +199,20 @@ class FeedRewardListSchema(ma.Schema):
 
 
 class FeedRewardSetSchema(ma.Schema):
-    campaign_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 9})
+    campaign_id = Int(required=True, validate=ID, metadata={"example": 9})
 
 
 class PostSegmentStatsSchema(ma.Schema):
     """The reactions of one segment's shoppers (membership as of now, no position)."""
 
-    segment_id = ma.fields.Integer(metadata={"example": 3})
+    segment_id = Int(metadata={"example": 3})
     name = Text(metadata={"example": "Lapsed fans"})
-    likes = ma.fields.Integer(metadata={"example": 18})
-    voters = ma.fields.Integer(metadata={"example": 9})
+    likes = Int(metadata={"example": 18})
+    voters = Int(metadata={"example": 9})
 
 
 class PostStatsSchema(ma.Schema):
-    post_id = ma.fields.Integer(metadata={"example": 5})
-    likes = ma.fields.Integer(metadata={"example": 120})
-    voters = ma.fields.Integer(metadata={"example": 40})
+    post_id = Int(metadata={"example": 5})
+    likes = Int(metadata={"example": 120})
+    voters = Int(metadata={"example": 40})
     by_segment = ma.fields.List(ma.fields.Nested(PostSegmentStatsSchema))

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.feed.posts.schemas import ID, PostSchema, RewardSchema
 from app.feed.shows.schemas import ShowSchema
-from app.fields import Bool, Text
+from app.fields import Bool, Int, Text
 from app.geo import lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 
@@ -38,14 +38,14 @@ class FeedArgsSchema(PageArgsSchema):
 
 
 class LikeSchema(ma.Schema):
-    post_id = ma.fields.Integer(metadata={"example": 101})
+    post_id = Int(metadata={"example": 101})
     liked = Bool(metadata={"example": True})
-    like_count = ma.fields.Integer(metadata={"example": 13})
+    like_count = Int(metadata={"example": 13})
 
 
 class VoteSchema(ma.Schema):
     option_ids = ma.fields.List(
-        ma.fields.Integer(validate=ID),
+        Int(validate=ID),
         required=True,
         validate=validate.Length(1, 10),
         metadata={"example": [5]},
@@ -53,18 +53,18 @@ class VoteSchema(ma.Schema):
 
 
 class FollowSchema(ma.Schema):
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    merchant_id = Int(metadata={"example": 3})
     following = Bool(metadata={"example": True})
-    follower_count = ma.fields.Integer(metadata={"example": 1200})
+    follower_count = Int(metadata={"example": 1200})
     reward = ma.fields.Nested(
         RewardSchema, allow_none=True, metadata={"description": "Only when this call followed"}
     )
 
 
 class FollowedMerchantSchema(ma.Schema):
-    merchant_id = ma.fields.Integer(metadata={"example": 3})
+    merchant_id = Int(metadata={"example": 3})
     name = Text(metadata={"example": "Leaf & Bean"})
-    follower_count = ma.fields.Integer(metadata={"example": 1200})
+    follower_count = Int(metadata={"example": 1200})
     followed_at = ma.fields.DateTime(metadata={"example": "2026-11-25T09:00:00Z"})
 
 
