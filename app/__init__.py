@@ -5,13 +5,13 @@ from pathlib import Path
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 
-from app import cache
+from app import cache, idempotency
 from app.accounts.permissions import register_jwt_problems
 from app.blueprint import register_converters
 from app.config import Config
 from app.content_types import require_accepted_body, require_short_request_line
-from app.contract import document_problems
-from app.errors import register_error_handlers
+from app.contract import document_links, document_problems
+from app.errors import register_error_handlers, register_session_teardown
 from app.extensions import api, db, jwt, limiter, migrate
 from app.http_headers import register_http_headers
 from app.json_provider import OrjsonProvider
@@ -31,10 +31,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or Config())
     register_request_log(app)
     register_http_headers(app)
+    idempotency.init_app(app)
     register_client_address(app)
     register_extensions(app)
     register_blueprints(app)
     document_problems(api.spec)
+    document_links(api.spec)
     route_reads(app)
     register_error_handlers(app)
     register_commands(app)
@@ -43,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    register_session_teardown(app)
     register_timeouts(app)
     cache.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS)

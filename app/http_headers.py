@@ -14,7 +14,13 @@ CORS_ALLOWED_HEADERS = [
     "X-Merchant-ID",
     "X-Request-ID",
 ]
-CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "X-Request-ID", "X-RateLimit-Remaining"]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "X-Request-ID",
+    "X-RateLimit-Remaining",
+]
 
 
 def _protect(response):

@@ -11,6 +11,9 @@ body returns the stored answer; with another body it is a 422. Keys are per user
     )
     outcome.status, outcome.body, outcome.replayed
 
+A replayed answer carries `Idempotent-Replayed: true` (set here, after the view, for every
+operation that replays), so a client can tell the retry that did nothing from the first request.
+
 The body is stored through orjson (datetimes become RFC 3339 strings), so a replayed body has
 strings where the first one had datetimes: declare such response fields as `StoredDateTime`.
 
@@ -28,6 +31,7 @@ from datetime import datetime, timedelta
 
 import marshmallow as ma
 import orjson
+from flask import Flask, Response, g, has_request_context
 from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -37,6 +41,7 @@ from app.extensions import db
 from app.fields import Text
 
 HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
 
 
 class IdempotencyKey(db.Model):
@@ -141,7 +146,19 @@ def replay(session: Session, user_id: int, scope: str, key: str, digest: str) ->
         raise KeyReused(HEADER, "This key was used with another request body.")
     if row.response_status is None:
         raise Conflict("The first request with this key is still running.", type="idempotency.busy")
+    if has_request_context():
+        g.idempotent_replayed = True
     return Outcome(row.response_status, row.response_body, replayed=True)
+
+
+def _say_replayed(response: Response) -> Response:
+    if g.get("idempotent_replayed") and response.status_code < 400:
+        response.headers[REPLAYED] = "true"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_say_replayed)
 
 
 def purge_older_than(*, session: Session, hours: int) -> int:

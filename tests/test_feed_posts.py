@@ -230,4 +230,6 @@ def test_an_idempotency_key_replays_the_first_draft(client, owner, session):
     again = client.post("/v1/admin/posts", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
     assert first.get_json() == again.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     assert len(session.scalars(select(Post)).all()) == 1

@@ -118,6 +118,8 @@ def test_an_idempotency_key_replays_the_first_show(client, shopper, merchant, se
     second = client.post("/v1/buyer-shows", json=body, headers=headers)
     assert first.status_code == second.status_code == 201
     assert first.get_json() == second.get_json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     assert len(session.scalars(select(BuyerShow)).all()) == 1
     other = client.post("/v1/buyer-shows", json={**body, "body": "Other"}, headers=headers)
     assert other.status_code == 422

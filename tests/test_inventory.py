@@ -134,6 +134,8 @@ def test_sync_retries_with_a_key_apply_once(client, owner, stores, sku, session)
     first = _sync(client, owner, body, key="pos-batch-1")
     again = _sync(client, owner, body, key="pos-batch-1")
     assert first.get_json() == again.get_json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert _row(session, stores[0], sku).on_hand == 4
     other = _sync(client, owner, {**body, "mode": "set"}, key="pos-batch-1")
     assert other.status_code == 422

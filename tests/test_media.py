@@ -164,6 +164,8 @@ def test_an_idempotency_key_replays_the_first_upload(client, shopper, session):
     again = upload(client, shopper, image_bytes("PNG"), **key)
     assert first.status_code == again.status_code == 201
     assert first.get_json() == again.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     assert session.scalar(select(func.count()).select_from(Media)) == 1
     other = upload(client, shopper, image_bytes("PNG", size=(10, 10)), **key)
     assert other.status_code == 422

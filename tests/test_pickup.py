@@ -114,6 +114,8 @@ def test_an_idempotency_key_replays_the_first_answer(client, shopper, shop, sess
     first = _reserve(client, shopper, store, [(skus[0], 3)], key="k-1")
     replay = _reserve(client, shopper, store, [(skus[0], 3)], key="k-1")
     assert first.status_code == replay.status_code == 201
+    assert "Idempotent-Replayed" not in first.headers
+    assert replay.headers["Idempotent-Replayed"] == "true"
     a, b = first.get_json(), replay.get_json()
     assert a["id"] == b["id"] and a["expires_at"] == b["expires_at"]
     assert re.fullmatch(r"[0-9]{6}", b["pickup_code"])  # a fresh code: the first was lost

@@ -95,6 +95,35 @@ def test_every_operation_has_a_summary_and_a_tag(client):
             assert op.get("tags"), f"{method.upper()} {path} has no tag"
 
 
+def _resolve(spec: dict, pointer: str) -> dict:
+    node = spec
+    for part in pointer.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def test_answers_link_to_what_a_client_does_next(client):
+    # A created reservation leads to its read, cancel, extend and pass; a claim to the wallet
+    # coupon; a post to its like and vote; a new store to its stock, and stock to stock near me.
+    spec = client.get("/openapi.json").get_json()
+    created = spec["paths"]["/v1/reservations"]["post"]["responses"]["201"]["links"]
+    assert {"ReadReservation", "CancelReservation", "ExtendReservation"} <= set(created)
+    followed = 0
+    for item in spec["paths"].values():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            for response in op["responses"].values():
+                for link in response.get("links", {}).values():
+                    target = _resolve(spec, link["operationRef"])
+                    path_item = _resolve(spec, link["operationRef"].rsplit("/", 1)[0])
+                    names = {p["name"] for p in target.get("parameters", [])}
+                    names |= {p["name"] for p in path_item.get("parameters", [])}
+                    assert set(link["parameters"]) <= names, link
+                    followed += 1
+    assert followed >= 14
+
+
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("SHOPNEAR_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)

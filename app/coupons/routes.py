@@ -42,8 +42,7 @@ def _claim_limit_per_ip() -> str:
 
 def _answer(outcome: idempotency.Outcome):
     # The body was dumped once, when first made (a replay is the stored JSON): send it as is.
-    replayed = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return make_response(outcome.body, outcome.status, replayed)
+    return make_response(outcome.body, outcome.status)
 
 
 # --- shopper -----------------------------------------------------------------------------------

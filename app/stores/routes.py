@@ -135,8 +135,7 @@ class AdminStores(MethodView):
         )
         db.session.commit()
         # Dumped once when first made (a replay is the stored JSON): sent as is.
-        replayed = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return make_response(outcome.body, outcome.status, replayed)
+        return make_response(outcome.body, outcome.status)
 
 
 def _create(data: dict, staff: StaffContext):
