@@ -1,0 +1,140 @@
+"""Nearest first means nearest first on stock near me, the pickup quote and coupons nearby, as on
+stores nearby (tests/test_stores_nearby.py): `distance_m` never goes down a page or across pages,
+and paging visits each holding store (each offer) exactly once — on stores placed where the
+sphere the KNN index orders by and the spheroid the distances are measured on disagree."""
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from app.inventory.availability import QUOTE_STORES
+from tests import factories_coupons as fc
+from tests import factories_inventory as inv
+from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests.test_stores_nearby import destination, geodesic_m
+
+TAIPEI = inv.TAIPEI
+PROPERTY = settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture
+def crossed_stock(session, merchant):
+    """Pairs of stores (due north at d, due east at d + 1 m) holding a SKU; a second SKU in
+    every other pair so that the quote's whole-cart stores and partial stores both have many."""
+    a, b = inv.skus(session, merchant, count=2)
+    stores = []
+    for i in range(10):
+        d = 300 + i * 3
+        for bearing, metres in ((0, d), (90, d + 1)):
+            lat, lng = destination(*TAIPEI, bearing, metres)
+            place = inv.store(session, merchant, lat=lat, lng=lng)
+            inv.stock(session, place, a, on_hand=3)
+            if i % 2 == 0:
+                inv.stock(session, place, b, on_hand=3)
+            stores.append(place)
+    session.commit()
+    return stores, a, b
+
+
+def _inside(stores, here, radius):
+    return {s.id for s in stores if geodesic_m(here, tuple(s.position.values())) <= radius}
+
+
+@PROPERTY
+@given(
+    lat=st.floats(25.030, 25.036),
+    lng=st.floats(121.562, 121.568),
+    limit=st.integers(1, 5),
+    radius=st.integers(200, 1_000),
+)
+@example(lat=TAIPEI[0], lng=TAIPEI[1], limit=1, radius=1_000)
+def test_stock_near_me_is_nearest_first_across_pages(
+    client, crossed_stock, lat, lng, limit, radius
+):
+    stores, sku, _ = crossed_stock
+    items, cursor = [], None
+    while True:
+        query = {"lat": lat, "lng": lng, "radius_m": radius, "limit": limit}
+        if cursor:
+            query["cursor"] = cursor
+        body = client.get(f"/v1/skus/{sku.id}/nearby", query_string=query).get_json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    distances = [item["distance_m"] for item in items]
+    assert distances == sorted(distances)
+    ids = [item["store"]["id"] for item in items]
+    assert sorted(ids) == sorted(_inside(stores, (lat, lng), radius))  # each exactly once
+
+
+@PROPERTY
+@given(
+    lat=st.floats(25.030, 25.036),
+    lng=st.floats(121.562, 121.568),
+    radius=st.integers(200, 1_000),
+)
+@example(lat=TAIPEI[0], lng=TAIPEI[1], radius=1_000)
+def test_the_quote_lists_whole_and_partial_stores_nearest_first(
+    client, crossed_stock, lat, lng, radius
+):
+    stores, a, b = crossed_stock
+    cart = {"lat": lat, "lng": lng, "radius_m": radius}
+    cart["items"] = [{"sku_id": a.id, "qty": 1}, {"sku_id": b.id, "qty": 1}]
+    body = client.post("/v1/pickup/quote", json=cart).get_json()
+
+    for listed in (body["stores"], body["partial"]):
+        distances = [entry["distance_m"] for entry in listed]
+        assert distances == sorted(distances)
+    here = (lat, lng)
+    inside = _inside(stores, here, radius)
+    holding_both = [s for i, s in enumerate(stores) if (i // 2) % 2 == 0 and s.id in inside]
+    holding_both.sort(key=lambda s: geodesic_m(here, tuple(s.position.values())))
+    nearest = [s.id for s in holding_both[:QUOTE_STORES]]
+    assert [entry["store"]["id"] for entry in body["stores"]] == nearest
+
+
+@pytest.fixture
+def crossed_offers(session, merchant):
+    """One campaign at each store of the crossed pairs (north at d, east at d + 1 m)."""
+    offers = {}
+    for i in range(10):
+        d = 300 + i * 3
+        for bearing, metres in ((0, d), (90, d + 1)):
+            lat, lng = destination(*TAIPEI, bearing, metres)
+            place = fc.store(session, merchant=merchant, lat=lat, lng=lng)
+            offers[fc.campaign(session, merchant=merchant, store_ids=[place.id]).id] = place
+    session.commit()
+    return offers
+
+
+@PROPERTY
+@given(
+    lat=st.floats(25.030, 25.036),
+    lng=st.floats(121.562, 121.568),
+    limit=st.integers(1, 5),
+    radius=st.integers(200, 1_000),
+)
+@example(lat=TAIPEI[0], lng=TAIPEI[1], limit=1, radius=1_000)
+def test_coupons_nearby_are_nearest_first_across_pages(
+    client, crossed_offers, lat, lng, limit, radius
+):
+    items, cursor = [], None
+    while True:
+        query = {"lat": lat, "lng": lng, "radius": radius, "limit": limit}
+        if cursor:
+            query["cursor"] = cursor
+        body = client.get("/v1/coupons/nearby", query_string=query).get_json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    distances = [item["distance_m"] for item in items]
+    assert distances == sorted(distances)
+    inside = _inside(crossed_offers.values(), (lat, lng), radius)
+    listed = [item["campaign"]["id"] for item in items]
+    assert sorted(listed) == sorted(c for c, s in crossed_offers.items() if s.id in inside)
