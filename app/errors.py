@@ -3,6 +3,7 @@
 import logging
 import time
 import traceback
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
@@ -249,6 +250,26 @@ _PG_CODES = {
     "40P01": ("database.conflict", "Another request changed the same rows; retry."),
     "40001": ("database.conflict", "Another request changed the same rows; retry."),
 }
+
+
+def _release_dead_session(_error: BaseException | None) -> None:
+    """End the request's session before Flask-SQLAlchemy does: when the database went away during
+    the request, the rollback of the closing session fails too ("connection already closed"), and
+    that failure, raised after the answer was made, would replace the 503 with gunicorn's 500."""
+    from app.extensions import db  # app.extensions imports this module
+
+    try:
+        db.session.remove()
+    except DATABASE_FAILURES:
+        with suppress(*DATABASE_FAILURES):
+            db.session().invalidate()  # the pool forgets the dead connection and opens a new one
+        db.session.registry.clear()
+        log.warning("dropped a dead database connection at the end of a request")
+
+
+def register_session_teardown(app) -> None:
+    """Run after Flask-SQLAlchemy's teardown is registered (teardowns run newest first)."""
+    app.teardown_appcontext(_release_dead_session)
 
 
 def handle_database_failure(error: Exception):

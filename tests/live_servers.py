@@ -153,7 +153,10 @@ class Gunicorn:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            # SHOPNEAR_TEST_SERVER_LOG=FILE keeps the servers' logs (errors with their traces).
+            stderr=open(os.environ["SHOPNEAR_TEST_SERVER_LOG"], "ab")  # noqa: SIM115
+            if os.environ.get("SHOPNEAR_TEST_SERVER_LOG")
+            else subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
