@@ -91,6 +91,15 @@ class Config:
         )
         self.PROXY_HOPS = _int("PROXY_HOPS", 0)
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
+        # Orders (app/orders): an unpaid online order lets its hold go after this long.
+        self.ORDER_PAYMENT_MINUTES = _int("ORDER_PAYMENT_MINUTES", 15)
+        # The payment provider (app/payments): Stripe's API at a configurable base URL.
+        self.STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+        self.STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "sk_test_local")
+        self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local")
+        self.STRIPE_WEBHOOK_TOLERANCE_SECONDS = _int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+        self.PAYMENT_TIMEOUT_SECONDS = float(os.environ.get("PAYMENT_TIMEOUT_SECONDS", "10"))
+        self.ORDER_REFUND_MAX_ATTEMPTS = _int("ORDER_REFUND_MAX_ATTEMPTS", 10)
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
         self.PICKUP_MAX_UNITS_PER_SKU = _int("PICKUP_MAX_UNITS_PER_SKU", 10)
         self.RESERVATION_RATE_LIMIT = os.environ.get("RESERVATION_RATE_LIMIT", "20/minute")
