@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from app.inventory.models import Stock
 from app.orders import lifecycle, refunds
+from app.orders.models import OrderRefund
 from app.payments import provider as payments
 from app.pickup import expiry
 from app.pickup.models import Reservation
@@ -215,6 +216,9 @@ def test_a_refund_the_provider_refuses_is_tried_again(
     _send_refunds(app, session)
     assert order_row(session, order["id"]).payment_state == "refunding"
     stripe.refund_status = 200
+    assert _send_refunds(app, session) == 0  # it waits a minute before the next try
+    session.execute(update(OrderRefund).values(retry_after=datetime.now(UTC)))
+    session.commit()
     _send_refunds(app, session)
     assert order_row(session, order["id"]).payment_state == "refunded"
     assert len(stripe.refunds) == 1

@@ -99,7 +99,9 @@ class OrderRefund(db.Model):
             unique=True,
             postgresql_where=text("kind = 'order'"),
         ),
-        Index("ix_order_refunds_pending", "id", postgresql_where=text("state = 'pending'")),
+        Index(
+            "ix_order_refunds_pending", "retry_after", postgresql_where=text("state = 'pending'")
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -111,6 +113,7 @@ class OrderRefund(db.Model):
     state: Mapped[str] = mapped_column(String(16), server_default="pending")
     provider_refund_id: Mapped[str | None] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    retry_after: Mapped[datetime] = mapped_column(server_default=func.now())
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     done_at: Mapped[datetime | None]

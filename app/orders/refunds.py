@@ -5,6 +5,8 @@ rows `FOR UPDATE SKIP LOCKED` and asks the provider with the row's id as the Ide
 a worker that dies after the provider answered sends the same key again and gets the same refund.
 An order's whole amount is refunded at most once (a unique index on kind = 'order')."""
 
+from datetime import timedelta
+
 from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -44,8 +46,8 @@ def send_batch(*, session: Session, provider: Provider, batch_size: int = 50) ->
     rows = list(
         session.scalars(
             select(OrderRefund)
-            .where(OrderRefund.state == "pending")
-            .order_by(OrderRefund.id)
+            .where(OrderRefund.state == "pending", OrderRefund.retry_after <= clock.now())
+            .order_by(OrderRefund.retry_after)
             .limit(batch_size)
             .with_for_update(skip_locked=True)
         )
@@ -62,6 +64,8 @@ def send_batch(*, session: Session, provider: Provider, batch_size: int = 50) ->
         except ProviderUnavailable as error:
             row.attempts += 1
             row.last_error = str(error)[:500]
+            # Backing off 1, 2, 4... minutes (capped at an hour): the provider may be down.
+            row.retry_after = clock.now() + timedelta(minutes=min(2 ** (row.attempts - 1), 60))
             if row.attempts >= limit:
                 row.state = "failed"
             continue

@@ -145,22 +145,32 @@ class StoreOrder(MethodView):
         )
 
 
-@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>/<any(preparing,ready):step>")
-class StoreOrderStep(MethodView):
+def _advance(store_id, order_id, step: str, staff: StaffContext) -> dict:
+    order = store_orders.advance(
+        session=db.session, store_id=store_id, public_id=str(order_id), step=step, **_scope(staff)
+    )
+    db.session.commit()
+    return order
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>/preparing")
+class StoreOrderPreparing(MethodView):
     @staff_required(*HANDLERS)
     @admin_orders_blp.response(200, schemas.StaffOrderSchema)
     @admin_orders_blp.alt_response(409, description="Not paid, or past this step")
-    def post(self, store_id, order_id, step, staff):
-        """Staff started picking the items (preparing), or they wait at the counter (ready)."""
-        order = store_orders.advance(
-            session=db.session,
-            store_id=store_id,
-            public_id=str(order_id),
-            step=step,
-            **_scope(staff),
-        )
-        db.session.commit()
-        return order
+    def post(self, store_id, order_id, staff):
+        """Staff started picking the items."""
+        return _advance(store_id, order_id, "preparing", staff)
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>/ready")
+class StoreOrderReady(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_orders_blp.response(200, schemas.StaffOrderSchema)
+    @admin_orders_blp.alt_response(409, description="Not paid, or past this step")
+    def post(self, store_id, order_id, staff):
+        """The items wait at the counter; the shopper is told."""
+        return _advance(store_id, order_id, "ready", staff)
 
 
 @admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>/pickup")

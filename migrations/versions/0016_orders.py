@@ -64,6 +64,7 @@ def upgrade():
     sa.Column('state', sa.String(length=16), server_default='pending', nullable=False),
     sa.Column('provider_refund_id', sa.String(length=255), nullable=True),
     sa.Column('attempts', sa.SmallInteger(), server_default='0', nullable=False),
+    sa.Column('retry_after', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
@@ -75,7 +76,7 @@ def upgrade():
     )
     # An order's money goes back whole at most once, whoever asks first.
     op.create_index('uq_order_refunds_whole_order', 'order_refunds', ['order_id'], unique=True, postgresql_where=sa.text("kind = 'order'"))
-    op.create_index('ix_order_refunds_pending', 'order_refunds', ['id'], postgresql_where=sa.text("state = 'pending'"))
+    op.create_index('ix_order_refunds_pending', 'order_refunds', ['retry_after'], postgresql_where=sa.text("state = 'pending'"))
     op.create_table('payment_events',
     sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('type', sa.String(length=64), nullable=False),
