@@ -99,6 +99,10 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local")
         self.STRIPE_WEBHOOK_TOLERANCE_SECONDS = _int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
         self.PAYMENT_TIMEOUT_SECONDS = float(os.environ.get("PAYMENT_TIMEOUT_SECONDS", "10"))
+        # Dispatch (ship_from_store): how far a store may be, how long it has to accept, to ship.
+        self.DISPATCH_RADIUS_M = _int("DISPATCH_RADIUS_M", 50_000)
+        self.DISPATCH_ACCEPT_MINUTES = _int("DISPATCH_ACCEPT_MINUTES", 15)
+        self.DISPATCH_SHIP_HOURS = _int("DISPATCH_SHIP_HOURS", 48)
         self.ORDER_REFUND_MAX_ATTEMPTS = _int("ORDER_REFUND_MAX_ATTEMPTS", 10)
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
         self.PICKUP_MAX_UNITS_PER_SKU = _int("PICKUP_MAX_UNITS_PER_SKU", 10)

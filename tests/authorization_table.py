@@ -125,6 +125,17 @@ TABLE: dict[str, Row] = {
         ok=409,
         body={"code": "123456"},  # not ready yet
     ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:accept": staff(*HANDLERS, ok=409),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:reject": staff(
+        *HANDLERS,
+        ok=409,
+        body={"reason": "Sold out"},  # a pickup order is offered to no store
+    ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:ship": staff(
+        *HANDLERS,
+        ok=409,
+        body={"tracking_ref": "TW1234"},  # not accepted
+    ),
     "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>/cancel": staff(
         *READERS, body={"reason": "Damaged"}
     ),

@@ -154,9 +154,11 @@ def test_a_webhook_with_a_bad_signature_is_refused(client, shopper, merchant, se
     intent = stripe.intents[order_row(session, order["id"]).intent_id]
     body, _ = StripeStandIn.signed(stripe.event("payment_intent.succeeded", intent))
     _, forged = StripeStandIn.signed({}, secret="whsec_someone_else")
-    for headers in ({}, forged, {"Stripe-Signature": "t=1,v1=00"}):
+    missing = client.post(WEBHOOK, data=body, content_type="application/json")
+    assert missing.status_code == 422
+    for headers in (forged, {"Stripe-Signature": "t=1,v1=00"}):
         resp = client.post(WEBHOOK, data=body, headers=headers, content_type="application/json")
-        assert resp.status_code == 400
+        assert resp.status_code == 401
         assert resp.get_json()["type"] == "payments.bad_signature"
     assert order_row(session, order["id"]).payment_state == "unpaid"
 

@@ -34,7 +34,8 @@ def end(session: Session, order: Order, state: str, at: datetime) -> None:
         order.payment_state, order.paid_at = "paid", at  # paid at the till on hand-over
     if state != "picked_up":
         refunds.request_whole(session=session, order=order, reason=REASONS[state])
-    orders_service.emit(session, order, f"order.{state}")
+    shipped = state == "picked_up" and order.fulfilment == "ship_from_store"
+    orders_service.emit(session, order, "order.shipped" if shipped else f"order.{state}")
 
 
 def cancel(session: Session, order: Order, *, by: int, reason: str, allowed) -> None:
@@ -63,7 +64,13 @@ def settle_batch(*, session: Session, batch_size: int = 500) -> int:
             .execution_options(populate_existing=True)
         )
     )
+    from app.orders import dispatch  # dispatch builds on this module
+
     for order in rows:
+        if order.fulfilment == "ship_from_store" and _offer_lapsed(order):
+            outcome = "timed_out" if order.reservation.state == "expired" else "rejected"
+            dispatch.move_on(session, order, outcome=outcome, reason=None, at=at)
+            continue
         end(session, order, order.reservation.state, at)
     return len(rows)
 
@@ -75,3 +82,12 @@ def cancel_own(*, session: Session, user_id: int, public_id: str) -> dict:
     )
     cancel(session, order, by=user_id, reason="Cancelled by shopper.", allowed=CANCELLABLE)
     return orders_service.view(order, clock.now())
+
+
+def _offer_lapsed(order: Order) -> bool:
+    """A paid web order's offer ended without an answer: the next store's turn."""
+    return (
+        order.payment_state == "paid"
+        and order.accepted_at is None
+        and order.reservation.state in ("expired", "cancelled")
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -28,8 +28,14 @@ STATES = (
     "picked_up",
     "cancelled",
     "expired",
+    "offered",
+    "accepted",
+    "shipped",
 )
 PAYMENT_METHODS = ("online", "at_store")
+FULFILMENTS = ("pickup", "ship_from_store")
+# A shipped order's hold, read as the dispatch sees it (see `Order.state`).
+SHIPPING_STATES = {"reserved": "offered", "preparing": "accepted", "picked_up": "shipped"}
 PAYMENT_STATES = ("unpaid", "paid", "refunding", "refunded")
 
 
@@ -38,7 +44,8 @@ class Order(db.Model):
 
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("fulfilment IN ('pickup')", name="fulfilment"),
+        CheckConstraint(f"fulfilment IN {FULFILMENTS!r}", name="fulfilment"),
+        CheckConstraint("fulfilment = 'pickup' OR delivery IS NOT NULL", name="delivery"),
         CheckConstraint(f"payment_method IN {PAYMENT_METHODS!r}", name="payment_method"),
         CheckConstraint(f"payment_state IN {PAYMENT_STATES!r}", name="payment_state"),
         CheckConstraint("amount_cents >= 0", name="amount_cents"),
@@ -63,6 +70,12 @@ class Order(db.Model):
     intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(String(255))
     paid_at: Mapped[datetime | None]
+    # Dispatch (ship_from_store): where it goes, each store it was offered to, the parcel.
+    delivery: Mapped[dict | None] = mapped_column(JSONB)
+    offers: Mapped[list] = mapped_column(JSONB, server_default="[]")
+    accepted_at: Mapped[datetime | None]
+    tracking_ref: Mapped[str | None] = mapped_column(String(100))
+    shipped_at: Mapped[datetime | None]
     # Set once, by whoever first sees the hold end (the settle sweep or the order's own path).
     ended_state: Mapped[str | None] = mapped_column(String(16))
     ended_at: Mapped[datetime | None]
@@ -80,7 +93,11 @@ class Order(db.Model):
         if held == "reserved":
             if self.reservation.awaiting_payment:
                 return "pending_payment"
+            if self.fulfilment == "ship_from_store" and self.payment_state == "paid":
+                return "offered"
             return "paid" if self.payment_method == "online" else "placed"
+        if self.fulfilment == "ship_from_store":
+            return SHIPPING_STATES.get(held, held)
         return held
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.orders import lifecycle, refunds
+from app.orders import dispatch, lifecycle, refunds
 from app.orders.models import Order, PaymentEvent
 from app.orders.service import InvalidTransition, _own, emit, find, lock_hold, view
 from app.payments.provider import Event, Provider
@@ -57,9 +57,14 @@ def record_success(*, session: Session, intent_id: str, amount_cents: int | None
     reservation = lock_hold(session, order)
     order.payment_state, order.paid_at = "paid", at
     if reservation.awaiting_payment and reservation.effective_state(at) in ACTIVE_STATES:
-        hold = session.scalar(select(Store.pickup_hold_minutes).where(Store.id == order.store_id))
         reservation.awaiting_payment = False
-        reservation.expires_at = at + timedelta(minutes=hold)
+        if order.fulfilment == "ship_from_store":
+            dispatch.offer(session, order, at)
+        else:
+            hold = session.scalar(
+                select(Store.pickup_hold_minutes).where(Store.id == order.store_id)
+            )
+            reservation.expires_at = at + timedelta(minutes=hold)
         emit(session, order, "order.paid")
         return order
     emit(session, order, "order.paid")

@@ -8,7 +8,7 @@ from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service
-from app.orders import lifecycle, payment, schemas
+from app.orders import dispatch, lifecycle, payment, schemas
 from app.orders import service as orders_service
 from app.orders import staff as store_orders
 from app.pagination import PageArgsSchema
@@ -109,9 +109,10 @@ class OrderCancel(MethodView):
 
 @orders_blp.route("/payments/stripe/webhook")
 class StripeWebhook(MethodView):
+    @orders_blp.arguments(schemas.StripeSignatureSchema, location="headers")
     @orders_blp.response(200, schemas.WebhookReceivedSchema)
-    @orders_blp.alt_response(400, description="Bad or missing Stripe-Signature")
-    def post(self):
+    @orders_blp.alt_response(401, description="Not signed with the endpoint's secret")
+    def post(self, _headers):
         """The provider's events, signed (Stripe-Signature); each applied once."""
         event = payments.from_config().parse_webhook(
             body=request.get_data(), headers=request.headers
@@ -206,6 +207,60 @@ class StoreOrderCancel(MethodView):
     def post(self, data, store_id, order_id, staff):
         """Cancel an order with a reason; its units go back on sale, a paid one is refunded."""
         order = store_orders.cancel_at_store(
+            session=db.session,
+            store_id=store_id,
+            public_id=str(order_id),
+            staff_user_id=staff.user_id,
+            **data,
+            **_scope(staff),
+        )
+        db.session.commit()
+        return order
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>:accept")
+class StoreOrderAccept(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_orders_blp.response(200, schemas.StaffOrderSchema)
+    @admin_orders_blp.alt_response(409, description="Not offered to this store (any more)")
+    def post(self, store_id, order_id, staff):
+        """Take a web order offered to this store: its hold stays here to pack and ship."""
+        order = dispatch.accept(
+            session=db.session, store_id=store_id, public_id=str(order_id), **_scope(staff)
+        )
+        db.session.commit()
+        return order
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>:reject")
+class StoreOrderReject(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_orders_blp.arguments(schemas.OrderRejectSchema)
+    @admin_orders_blp.response(200, schemas.StaffOrderSchema)
+    @admin_orders_blp.alt_response(409, description="Not offered to this store (any more)")
+    def post(self, data, store_id, order_id, staff):
+        """Turn down a web order with a reason: it is offered to the next store that can fill it."""
+        order = dispatch.reject(
+            session=db.session,
+            store_id=store_id,
+            public_id=str(order_id),
+            staff_user_id=staff.user_id,
+            **data,
+            **_scope(staff),
+        )
+        db.session.commit()
+        return order
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>:ship")
+class StoreOrderShip(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_orders_blp.arguments(schemas.ShipSchema)
+    @admin_orders_blp.response(200, schemas.StaffOrderSchema)
+    @admin_orders_blp.alt_response(409, description="Not accepted")
+    def post(self, data, store_id, order_id, staff):
+        """Shipped with the carrier's tracking reference; the units leave the store's stock."""
+        order = dispatch.ship(
             session=db.session,
             store_id=store_id,
             public_id=str(order_id),

@@ -4,10 +4,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.catalog.schemas import ID
-from app.fields import Text
+from app.fields import PHONE, Text
+from app.geo import lat_field, lng_field
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
-from app.orders.models import PAYMENT_METHODS, PAYMENT_STATES, STATES
+from app.orders.models import FULFILMENTS, PAYMENT_METHODS, PAYMENT_STATES, STATES
 from app.pagination import PageArgsSchema, page_schema
 from app.pickup.schemas import ReservationItemSchema
 
@@ -15,8 +16,35 @@ UUID_EXAMPLE = "0b7d4f5e-9a51-4c3b-8a6e-7f6f1c2a8e2d"
 DATE = "2026-12-02T12:00:00+00:00"
 
 
+class OrderDeliverySchema(ma.Schema):
+    name = Text(required=True, validate=validate.Length(1, 120), metadata={"example": "Mei Lin"})
+    phone = Text(
+        load_default=None, validate=validate.Regexp(PHONE), metadata={"example": "+886 912 345 678"}
+    )
+    address = Text(
+        required=True, validate=validate.Length(1, 255), metadata={"example": "7 Songren Road"}
+    )
+    city = Text(required=True, validate=validate.Length(1, 80), metadata={"example": "Taipei"})
+    lat = lat_field(required=True)
+    lng = lng_field(required=True)
+
+
 class OrderCreateSchema(ma.Schema):
-    store_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 12})
+    fulfilment = Text(
+        load_default="pickup",
+        validate=validate.OneOf(FULFILMENTS),
+        metadata={
+            "example": "pickup",
+            "description": "pickup (at store_id), or ship_from_store (to delivery, from the "
+            "nearest store holding the whole cart; paid online)",
+        },
+    )
+    store_id = ma.fields.Integer(
+        load_default=None, validate=ID, metadata={"example": 12, "description": "For pickup"}
+    )
+    delivery = ma.fields.Nested(
+        OrderDeliverySchema, load_default=None, metadata={"description": "For ship_from_store"}
+    )
     items = CART
     payment_method = Text(
         required=True,
@@ -26,6 +54,21 @@ class OrderCreateSchema(ma.Schema):
             "description": "online (pay now), or at_store (at the till)",
         },
     )
+
+    @ma.validates_schema
+    def _where_it_goes(self, data, **kwargs):
+        if data["fulfilment"] == "pickup":
+            if data.get("store_id") is None:
+                raise ma.ValidationError("A pickup order names its store.", "store_id")
+            if data.get("delivery") is not None:
+                raise ma.ValidationError("A pickup order has no delivery address.", "delivery")
+            return
+        if data.get("delivery") is None:
+            raise ma.ValidationError("A shipped order needs a delivery address.", "delivery")
+        if data.get("store_id") is not None:
+            raise ma.ValidationError("The dispatch chooses the store.", "store_id")
+        if data.get("payment_method") != "online":
+            raise ma.ValidationError("A shipped order is paid online.", "payment_method")
 
 
 class OrderPaySchema(ma.Schema):
@@ -67,6 +110,9 @@ class OrderSchema(ma.Schema):
             "payment sheet",
         },
     )
+    delivery = ma.fields.Nested(OrderDeliverySchema, allow_none=True)
+    tracking_ref = Text(allow_none=True, metadata={"example": None})
+    shipped_at = StoredDateTime(allow_none=True, metadata={"example": None})
     refunds = ma.fields.List(ma.fields.Nested(RefundSchema))
 
 
@@ -80,12 +126,24 @@ class OrderCreatedSchema(OrderSchema):
     )
 
 
+class OfferSchema(ma.Schema):
+    store_id = ma.fields.Integer(metadata={"example": 12})
+    outcome = Text(
+        metadata={"example": "offered", "description": "offered, accepted, rejected, timed_out"}
+    )
+    at = Text(metadata={"example": DATE})
+    reason = Text(allow_none=True, metadata={"example": None})
+
+
 class StaffOrderSchema(OrderSchema):
     class Meta:
         exclude = ("client_secret",)
 
     user_id = ma.fields.Integer(metadata={"example": 7})
     reservation_id = Text(metadata={"example": UUID_EXAMPLE, "description": "The hold's id"})
+    offers = ma.fields.List(
+        ma.fields.Nested(OfferSchema), metadata={"description": "Dispatch: each store's turn"}
+    )
 
 
 OrderPageSchema = page_schema(OrderSchema, "OrderPageSchema")
@@ -99,3 +157,31 @@ class StoreOrderArgsSchema(PageArgsSchema):
 class WebhookReceivedSchema(ma.Schema):
     received = ma.fields.Boolean(metadata={"example": True})
     duplicate = ma.fields.Boolean(metadata={"example": False})
+
+
+class StripeSignatureSchema(ma.Schema):
+    """The webhook's `Stripe-Signature` header: a timestamp and one or more HMACs."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    signature = Text(
+        data_key="Stripe-Signature",
+        required=True,
+        validate=validate.Regexp(r"^t=[0-9]{1,12}(,v[0-9]=[0-9a-f]{1,128})+$"),
+        metadata={"example": "t=1764676800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff5"},
+    )
+
+
+class OrderRejectSchema(ma.Schema):
+    reason = Text(
+        required=True, validate=validate.Length(3, 200), metadata={"example": "Out of stock here"}
+    )
+
+
+class ShipSchema(ma.Schema):
+    tracking_ref = Text(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9-]{4,100}$"),
+        metadata={"example": "TW123456789"},
+    )

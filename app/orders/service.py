@@ -68,6 +68,9 @@ def view(order: Order, at: datetime) -> dict:
         "picked_up_at": r.picked_up_at,
         "closed_at": r.closed_at,
         "close_reason": r.close_reason,
+        "delivery": order.delivery,
+        "tracking_ref": order.tracking_ref,
+        "shipped_at": order.shipped_at,
         "client_secret": order.client_secret,
         "refunds": [
             {"amount_cents": f.amount_cents, "state": f.state, "reason": f.reason}
@@ -80,7 +83,12 @@ def staff_view(order: Order, at: datetime) -> dict:
     """What store staff see: the shopper, the hold's id; not the payment's client secret."""
     body = view(order, at)
     del body["client_secret"]
-    return {**body, "user_id": order.user_id, "reservation_id": order.reservation.public_id}
+    return {
+        **body,
+        "user_id": order.user_id,
+        "reservation_id": order.reservation.public_id,
+        "offers": order.offers,
+    }
 
 
 def emit(session: Session, order: Order, event_type: str) -> None:
@@ -130,15 +138,24 @@ def place_order(
     *,
     session: Session,
     user_id: int,
-    store_id: int,
     items: list[dict],
     payment_method: str,
     idempotency_key: str | None,
-    provider: Provider,
+    provider: Provider | None,
+    store_id: int | None = None,
+    fulfilment: str = "pickup",
+    delivery: dict | None = None,
 ) -> dict:
-    """Hold every item at the store or none; an online order also gets its payment intent."""
+    """Hold every item at the store or none; an online order also gets its payment intent.
+    A web order (ship_from_store) is held at the nearest store that can fill it."""
     lines = {i["sku_id"]: i["qty"] for i in items}
-    payload = {"store_id": store_id, "items": sorted(lines.items()), "payment": payment_method}
+    payload = {
+        "store_id": store_id,
+        "items": sorted(lines.items()),
+        "payment": payment_method,
+        "fulfilment": fulfilment,
+        "delivery": delivery,
+    }
     digest = idempotency.request_hash(payload) if idempotency_key is not None else None
     key_id = reserving.claim(
         session, user_id=user_id, key=idempotency_key, digest=digest, scope=SCOPE
@@ -147,8 +164,13 @@ def place_order(
         outcome = idempotency.replay(session, user_id, SCOPE, idempotency_key, digest)
         order = _own(session, user_id, outcome.body["id"])
         return {**outcome.body, "pickup_code": pickup_service.reissue_code(order.reservation)}
-    store = _store(session, store_id, payment_method)
-    amount, currency = _priced(session, store.merchant_id, lines)
+    shipping = fulfilment == "ship_from_store"
+    if shipping:
+        stores = _dispatch_candidates(session, delivery, lines)
+        merchant_id = session.get(Store, stores[0]).merchant_id
+    else:
+        stores, merchant_id = [store_id], _store(session, store_id, payment_method).merchant_id
+    amount, currency = _priced(session, merchant_id, lines)
     public_id, online = str(uuid.uuid4()), payment_method == "online"
     intent = None
     if online:
@@ -158,21 +180,15 @@ def place_order(
             order_id=public_id,
             idempotency_key=f"order:{user_id}:{idempotency_key or public_id}",
         )
-    reservation_id, _, verdict, code = pickup_service.hold_items(
-        session=session,
-        user_id=user_id,
-        store_id=store_id,
-        lines=lines,
-        hold_minutes=current_app.config["ORDER_PAYMENT_MINUTES"] if online else None,
-        awaiting_payment=online,
-    )
+    store_id, (reservation_id, _, verdict, code) = _hold(session, user_id, stores, lines, online)
     order = Order(
+        fulfilment=fulfilment,
+        delivery=delivery,
         public_id=public_id,
         user_id=user_id,
         merchant_id=verdict.merchant_id,
         store_id=store_id,
         reservation_id=reservation_id,
-        fulfilment="pickup",
         payment_method=payment_method,
         payment_state="unpaid",
         amount_cents=amount,
@@ -188,6 +204,43 @@ def place_order(
         idempotency.remember(session=session, key_id=key_id, status=201, body=body)
     emit(session, order, "order.created")
     return {**body, "pickup_code": code}
+
+
+def _dispatch_candidates(session: Session, delivery: dict, lines: dict[int, int]) -> list[int]:
+    from app.orders import dispatch  # dispatch builds on this module
+
+    stores = dispatch.candidates(session, delivery=delivery, lines=lines)
+    if not stores:  # told before anything is held or paid
+        raise dispatch.Unfillable("No store near the delivery address can fill this order.")
+    return stores
+
+
+def _hold(session: Session, user_id: int, stores: list[int], lines: dict[int, int], online: bool):
+    """Hold at the first store that can: (store id, the hold); a pickup order has one store."""
+    from app.orders import dispatch
+
+    minutes = current_app.config["ORDER_PAYMENT_MINUTES"] if online else None
+    if len(stores) == 1:
+        held = pickup_service.hold_items(
+            session=session,
+            user_id=user_id,
+            store_id=stores[0],
+            lines=lines,
+            hold_minutes=minutes,
+            awaiting_payment=online,
+        )
+        return stores[0], held
+    found = dispatch.hold_first(
+        session,
+        user_id=user_id,
+        stores=stores,
+        lines=lines,
+        minutes=minutes,
+        awaiting_payment=online,
+    )
+    if found is None:
+        raise dispatch.Unfillable("The stores that could fill this order sold out meanwhile.")
+    return found
 
 
 def find(session: Session, *conditions, lock: bool = False) -> Order:

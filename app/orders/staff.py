@@ -34,17 +34,24 @@ def _locked(session, merchant_id, store_scope, store_id, public_id) -> Order:
 
 def _state_filter(state: str, at):
     """Orders whose derived state (Order.state) is `state`, in SQL."""
-    r = Reservation
+    r, shipping = Reservation, Order.fulfilment == "ship_from_store"
     live = r.state.in_(ACTIVE_STATES) & (r.expires_at > at)
+    waiting = live & (r.state == "reserved") & ~r.awaiting_payment
+    held_as = {"preparing": "preparing", "ready": "ready", "picked_up": "picked_up"}
+    shipped_as = {"accepted": "preparing", "shipped": "picked_up"}
     if state == "pending_payment":
         return live & r.awaiting_payment & (r.state == "reserved")
+    if state == "offered":
+        return waiting & shipping & (Order.payment_state == "paid")
     if state in ("paid", "placed"):
         method = "online" if state == "paid" else "at_store"
-        return (
-            live & ~r.awaiting_payment & (r.state == "reserved") & (Order.payment_method == method)
-        )
-    if state in ("preparing", "ready"):
-        return live & (r.state == state)
+        return waiting & ~shipping & (Order.payment_method == method)
+    if state in shipped_as:
+        hold = r.state == shipped_as[state]
+        return shipping & (live & hold if state == "accepted" else hold)
+    if state in held_as:
+        hold = r.state == held_as[state]
+        return ~shipping & (live & hold if state != "picked_up" else hold)
     if state == "expired":
         return (r.state == "expired") | (r.state.in_(ACTIVE_STATES) & (r.expires_at <= at))
     return r.state == state

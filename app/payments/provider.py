@@ -20,7 +20,9 @@ class ProviderUnavailable(ApiError):
 
 
 class BadSignature(ApiError):
-    status, type, title = 400, "payments.bad_signature", "Bad webhook signature"
+    """Not signed by the provider: the caller is not who it says (Stripe retries any non-2xx)."""
+
+    status, type, title = 401, "payments.bad_signature", "Bad webhook signature"
 
 
 @dataclass(frozen=True)
