@@ -136,6 +136,15 @@ TABLE: dict[str, Row] = {
         ok=409,
         body={"tracking_ref": "TW1234"},  # not accepted
     ),
+    "POST /v1/admin/stores/<int:store_id>/returns": staff(
+        *HANDLERS,
+        ok=409,  # the world's order is not collected yet
+        body={
+            "order_id": "{order_id}",
+            "lines": [{"sku_id": "{sku_id}", "qty": 1}],
+            "reason": "Torn",
+        },
+    ),
     "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>/cancel": staff(
         *READERS, body={"reason": "Damaged"}
     ),

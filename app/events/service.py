@@ -35,6 +35,7 @@ EVENT_TYPES = (
     "order.cancelled",
     "order.expired",
     "order.refunded",
+    "order.returned",
     "inventory.level.updated",
     "coupon.claimed",
     "coupon.redeemed",

@@ -72,6 +72,8 @@ class Order(db.Model):
     paid_at: Mapped[datetime | None]
     # Dispatch (ship_from_store): where it goes, each store it was offered to, the parcel.
     delivery: Mapped[dict | None] = mapped_column(JSONB)
+    # {sku_id: price_cents} as sold: what a returned unit gives back.
+    unit_prices: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     offers: Mapped[list] = mapped_column(JSONB, server_default="[]")
     accepted_at: Mapped[datetime | None]
     tracking_ref: Mapped[str | None] = mapped_column(String(100))
@@ -136,6 +138,30 @@ class OrderRefund(db.Model):
     done_at: Mapped[datetime | None]
 
     order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class OrderReturn(db.Model):
+    """Units of an order brought back to a store: they go back into its stock, the money back."""
+
+    __tablename__ = "order_returns"
+    __table_args__ = (
+        CheckConstraint("refund_method IN ('provider', 'till')", name="refund_method"),
+        CheckConstraint("amount_cents >= 0", name="amount_cents"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    merchant_id: Mapped[int] = mapped_column(BigInteger)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    staff_user_id: Mapped[int] = mapped_column(BigInteger)
+    lines: Mapped[list] = mapped_column(JSONB)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    refund_method: Mapped[str] = mapped_column(String(16))
+    refund_id: Mapped[int | None] = mapped_column(
+        ForeignKey("order_refunds.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class PaymentEvent(db.Model):

@@ -3,12 +3,13 @@
 from flask import request
 from flask.views import MethodView
 
+from app import idempotency
 from app.accounts.permissions import StaffContext, current_user_id, login_required, staff_required
 from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service
-from app.orders import dispatch, lifecycle, payment, schemas
+from app.orders import dispatch, lifecycle, payment, returns, schemas
 from app.orders import service as orders_service
 from app.orders import staff as store_orders
 from app.pagination import PageArgsSchema
@@ -270,3 +271,33 @@ class StoreOrderShip(MethodView):
         )
         db.session.commit()
         return order
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/returns")
+class StoreReturns(MethodView):
+    @staff_required(*HANDLERS)
+    @admin_orders_blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @admin_orders_blp.arguments(schemas.ReturnCreateSchema)
+    @admin_orders_blp.response(201, schemas.ReturnSchema)
+    @admin_orders_blp.alt_response(409, description="Not collected, past the window, or returned")
+    def post(self, headers, data, store_id, staff):
+        """Take back lines of an order at this store: restocked here, the money given back."""
+        outcome = idempotency.run_once(
+            session=db.session,
+            user_id=staff.user_id,
+            scope=f"orders.return:{staff.merchant_id}",
+            key=headers["idempotency_key"],
+            payload={**data, "store_id": store_id},
+            work=lambda: (
+                201,
+                returns.return_lines(
+                    session=db.session,
+                    store_id=store_id,
+                    staff_user_id=staff.user_id,
+                    **data,
+                    **_scope(staff),
+                ),
+            ),
+        )
+        db.session.commit()
+        return outcome.body, outcome.status

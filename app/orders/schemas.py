@@ -185,3 +185,36 @@ class ShipSchema(ma.Schema):
         validate=validate.Regexp(r"^[A-Za-z0-9-]{4,100}$"),
         metadata={"example": "TW123456789"},
     )
+
+
+class ReturnLineSchema(ma.Schema):
+    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 501})
+    qty = ma.fields.Integer(required=True, validate=validate.Range(1, 999), metadata={"example": 1})
+
+
+class ReturnCreateSchema(ma.Schema):
+    order_id = Text(
+        required=True,
+        validate=validate.Regexp(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+        metadata={"example": UUID_EXAMPLE},
+    )
+    lines = ma.fields.List(
+        ma.fields.Nested(ReturnLineSchema), required=True, validate=validate.Length(1, 50)
+    )
+    reason = Text(
+        required=True, validate=validate.Length(3, 200), metadata={"example": "Wrong size"}
+    )
+
+
+class ReturnSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 31})
+    order_id = Text(metadata={"example": UUID_EXAMPLE})
+    store_id = ma.fields.Integer(metadata={"example": 12})
+    lines = ma.fields.List(ma.fields.Nested(ReturnLineSchema))
+    amount_cents = ma.fields.Integer(metadata={"example": 1200})
+    currency = Text(metadata={"example": "TWD"})
+    refund_method = Text(
+        metadata={"example": "provider", "description": "provider (online), or till (cash back)"}
+    )
+    reason = Text(metadata={"example": "Wrong size"})
+    created_at = StoredDateTime(metadata={"example": DATE})

@@ -103,8 +103,8 @@ def emit(session: Session, order: Order, event_type: str) -> None:
     )
 
 
-def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[int, str]:
-    """The cart's total and currency at the merchant's current prices."""
+def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[dict, str]:
+    """The cart's unit prices ({sku_id: cents}) and currency, as the merchant sells now."""
     rows = session.execute(
         select(Sku.id, Sku.price_cents, Sku.currency).where(
             Sku.id.in_(lines), Sku.merchant_id == merchant_id, Sku.is_active.is_(True)
@@ -118,7 +118,7 @@ def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[
     currencies = {r.currency for r in rows}
     if len(currencies) > 1:
         raise Conflict("The cart mixes currencies.", type="orders.mixed_currencies")
-    return sum(r.price_cents * lines[r.id] for r in rows), currencies.pop()
+    return {r.id: r.price_cents for r in rows}, currencies.pop()
 
 
 def _store(session: Session, store_id: int, payment_method: str) -> Store:
@@ -170,7 +170,8 @@ def place_order(
         merchant_id = session.get(Store, stores[0]).merchant_id
     else:
         stores, merchant_id = [store_id], _store(session, store_id, payment_method).merchant_id
-    amount, currency = _priced(session, merchant_id, lines)
+    prices, currency = _priced(session, merchant_id, lines)
+    amount = sum(prices[s] * q for s, q in lines.items())
     public_id, online = str(uuid.uuid4()), payment_method == "online"
     intent = None
     if online:
@@ -193,6 +194,7 @@ def place_order(
         payment_state="unpaid",
         amount_cents=amount,
         currency=currency,
+        unit_prices={str(s): p for s, p in prices.items()},
         intent_id=intent.id if intent else None,
         client_secret=intent.client_secret if intent else None,
         created_at=clock.now(),

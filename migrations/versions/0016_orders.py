@@ -34,6 +34,7 @@ def upgrade():
     sa.Column('intent_id', sa.String(length=255), nullable=True),
     sa.Column('client_secret', sa.String(length=255), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('unit_prices', postgresql.JSONB(astext_type=sa.Text()), server_default='{}', nullable=False),
     sa.Column('delivery', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('offers', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
@@ -83,6 +84,26 @@ def upgrade():
     # An order's money goes back whole at most once, whoever asks first.
     op.create_index('uq_order_refunds_whole_order', 'order_refunds', ['order_id'], unique=True, postgresql_where=sa.text("kind = 'order'"))
     op.create_index('ix_order_refunds_pending', 'order_refunds', ['retry_after'], postgresql_where=sa.text("state = 'pending'"))
+    op.create_table('order_returns',
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=False),
+    sa.Column('merchant_id', sa.BigInteger(), nullable=False),
+    sa.Column('store_id', sa.BigInteger(), nullable=False),
+    sa.Column('staff_user_id', sa.BigInteger(), nullable=False),
+    sa.Column('lines', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('refund_method', sa.String(length=16), nullable=False),
+    sa.Column('refund_id', sa.BigInteger(), nullable=True),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.CheckConstraint("refund_method IN ('provider', 'till')", name=op.f('ck_order_returns_refund_method')),
+    sa.CheckConstraint('amount_cents >= 0', name=op.f('ck_order_returns_amount_cents')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_returns_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['store_id'], ['stores.id'], name=op.f('fk_order_returns_store_id_stores'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['refund_id'], ['order_refunds.id'], name=op.f('fk_order_returns_refund_id_order_refunds'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_returns')),
+    )
+    op.create_index('ix_order_returns_order_id', 'order_returns', ['order_id'])
     op.create_table('payment_events',
     sa.Column('id', sa.String(length=255), nullable=False),
     sa.Column('type', sa.String(length=64), nullable=False),
@@ -95,6 +116,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('payment_events')
+    op.drop_table('order_returns')
     op.drop_table('order_refunds')
     op.drop_table('orders')
     op.drop_column('reservations', 'awaiting_payment')
