@@ -136,6 +136,7 @@ TABLE: dict[str, Row] = {
         ok=409,
         body={"tracking_ref": "TW1234"},  # not accepted
     ),
+    "GET /v1/admin/stores/<int:store_id>/aisle": staff(*ALL, query="sku_id={sku_id}"),
     "POST /v1/admin/stores/<int:store_id>/returns": staff(
         *HANDLERS,
         ok=409,  # the world's order is not collected yet

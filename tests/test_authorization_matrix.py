@@ -193,7 +193,7 @@ def _request(operation: str, row: Row, values: dict) -> tuple[str, str, dict | N
     path = PATH_PARAM.sub(lambda m: str(row.params.get(m[1], values.get(m[1]))), rule)
     path = path.replace("<", "").replace(">", "")
     if row.query:
-        path += "?" + row.query
+        path += "?" + row.query.format(**values)  # "{sku_id}" names a world value
     body = _fill(row.body, values) if row.body is not None else None
     if body is None and method in ("POST", "PUT", "PATCH"):
         body = {}

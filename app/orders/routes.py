@@ -9,7 +9,7 @@ from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
 from app.inventory import service as inventory_service
-from app.orders import dispatch, lifecycle, payment, returns, schemas
+from app.orders import aisle, dispatch, lifecycle, payment, returns, schemas
 from app.orders import service as orders_service
 from app.orders import staff as store_orders
 from app.pagination import PageArgsSchema
@@ -301,3 +301,13 @@ class StoreReturns(MethodView):
         )
         db.session.commit()
         return outcome.body, outcome.status
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/aisle")
+class StoreAisle(MethodView):
+    @staff_required("owner", "operator", "store_manager", "service")
+    @admin_orders_blp.arguments(schemas.AisleArgsSchema, location="query")
+    @admin_orders_blp.response(200, schemas.AisleSchema)
+    def get(self, args, store_id, staff):
+        """The endless aisle: what the merchant's other stores and online pool hold of a SKU."""
+        return aisle.look(session=db.session, store_id=store_id, **args, **_scope(staff))

@@ -218,3 +218,31 @@ class ReturnSchema(ma.Schema):
     )
     reason = Text(metadata={"example": "Wrong size"})
     created_at = StoredDateTime(metadata={"example": DATE})
+
+
+class AisleArgsSchema(ma.Schema):
+    sku_id = ma.fields.Integer(required=True, validate=ID, metadata={"example": 501})
+
+
+class AisleStoreRefSchema(ma.Schema):
+    id = ma.fields.Integer(metadata={"example": 14})
+    name = Text(metadata={"example": "Leaf & Bean Daan"})
+    address = Text(metadata={"example": "No. 1, Daan Rd"})
+    city = Text(metadata={"example": "Taipei"})
+
+
+class AisleStoreSchema(ma.Schema):
+    store = ma.fields.Nested(AisleStoreRefSchema)
+    distance_m = ma.fields.Integer(metadata={"example": 1200})
+    available = ma.fields.Integer(metadata={"example": 4})
+
+
+class AisleSchema(ma.Schema):
+    sku_id = ma.fields.Integer(metadata={"example": 501})
+    stores = ma.fields.List(
+        ma.fields.Nested(AisleStoreSchema),
+        metadata={"description": "The nearest other stores with shared units, nearest first"},
+    )
+    online_only = ma.fields.Integer(
+        metadata={"example": 30, "description": "Units in the merchant's online-only pool"}
+    )
