@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     from app.members.card_routes import admin_cards_blp, cards_blp
     from app.members.routes import admin_members_blp, members_blp
     from app.notifications.routes import notifications_blp
+    from app.orders.routes import admin_orders_blp, orders_blp
     from app.pickup.routes import admin_reservations_blp, reservations_blp
     from app.segments.routes import admin_segments_blp
     from app.stores.routes import admin_stores_blp, stores_blp
@@ -89,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blp)
     for blp in (catalog_blp, admin_catalog_blp, stock_blp, admin_stock_blp):
         api.register_blueprint(blp)
-    for blp in (reservations_blp, admin_reservations_blp):
+    for blp in (reservations_blp, admin_reservations_blp, orders_blp, admin_orders_blp):
         api.register_blueprint(blp)
     for blp in (coupons_blp, admin_coupons_blp):
         api.register_blueprint(blp)

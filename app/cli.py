@@ -38,6 +38,7 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     from app.coupons import reminders
     from app.events import service as events_service
     from app.members import sweeper as members_sweeper
+    from app.orders import lifecycle
     from app.pickup import expiry
 
     while True:
@@ -45,6 +46,8 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
         while count := expiry.sweep_batch(session=db.session, batch_size=batch):
             db.session.commit()  # one batch per transaction: short row locks
             expired += count
+        while lifecycle.settle_batch(session=db.session, batch_size=batch):
+            db.session.commit()  # orders whose hold ended: their events, refunds owed
         lead = current_app.config["PICKUP_EXPIRY_WARNING_MINUTES"]
         while expiry.warn_batch(session=db.session, lead_minutes=lead, batch_size=batch):
             db.session.commit()
@@ -117,6 +120,29 @@ def deliver_webhooks(batch: int, loop: bool, interval: float) -> None:
                 time.sleep(interval)
 
 
+@click.command("send-refunds")
+@click.option("--batch", default=50, show_default=True, help="Refunds per transaction.")
+@click.option("--loop", is_flag=True, help="Keep running, looking again every --interval seconds.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds to wait when idle.")
+@with_appcontext
+def send_refunds(batch: int, loop: bool, interval: float) -> None:
+    """Ask the payment provider for the refunds orders owe; safe to run several at once."""
+    from app.orders import refunds
+    from app.payments import provider
+
+    payments = provider.from_config()
+    while True:
+        tried = 0
+        while count := refunds.send_batch(session=db.session, provider=payments, batch_size=batch):
+            db.session.commit()
+            tried += count
+        if tried or not loop:
+            click.echo(f"tried {tried} refunds")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
 @click.command("check-invariants")
 @with_appcontext
 def check_invariants() -> None:
@@ -138,4 +164,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(sweep_expired)
     app.cli.add_command(send_push)
     app.cli.add_command(deliver_webhooks)
+    app.cli.add_command(send_refunds)
     app.cli.add_command(check_invariants)

@@ -91,6 +91,20 @@ class Config:
         )
         self.PROXY_HOPS = _int("PROXY_HOPS", 0)
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10/minute")
+        # Orders (app/orders): an unpaid online order lets its hold go after this long.
+        self.ORDER_PAYMENT_MINUTES = _int("ORDER_PAYMENT_MINUTES", 15)
+        # The payment provider (app/payments): Stripe's API at a configurable base URL.
+        self.STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "https://api.stripe.com")
+        self.STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "sk_test_local")
+        self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "whsec_local")
+        self.STRIPE_WEBHOOK_TOLERANCE_SECONDS = _int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+        self.PAYMENT_TIMEOUT_SECONDS = float(os.environ.get("PAYMENT_TIMEOUT_SECONDS", "10"))
+        # Dispatch (ship_from_store): how far a store may be, how long it has to accept, to ship.
+        self.DISPATCH_RADIUS_M = _int("DISPATCH_RADIUS_M", 50_000)
+        self.DISPATCH_ACCEPT_MINUTES = _int("DISPATCH_ACCEPT_MINUTES", 15)
+        self.DISPATCH_SHIP_HOURS = _int("DISPATCH_SHIP_HOURS", 48)
+        self.ORDER_RETURN_DAYS = _int("ORDER_RETURN_DAYS", 30)
+        self.ORDER_REFUND_MAX_ATTEMPTS = _int("ORDER_REFUND_MAX_ATTEMPTS", 10)
         self.PICKUP_MAX_ACTIVE_RESERVATIONS = _int("PICKUP_MAX_ACTIVE_RESERVATIONS", 5)
         self.PICKUP_MAX_UNITS_PER_SKU = _int("PICKUP_MAX_UNITS_PER_SKU", 10)
         self.RESERVATION_RATE_LIMIT = os.environ.get("RESERVATION_RATE_LIMIT", "20/minute")

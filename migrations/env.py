@@ -17,6 +17,7 @@ import app.idempotency  # noqa: F401
 import app.inventory.models  # noqa: F401
 import app.members.models  # noqa: F401
 import app.notifications.models  # noqa: F401
+import app.orders.models  # noqa: F401
 import app.pickup.models  # noqa: F401
 import app.segments.models  # noqa: F401
 import app.stores.models  # noqa: F401

@@ -112,6 +112,43 @@ TABLE: dict[str, Row] = {
     "POST /v1/admin/stores/<int:store_id>/reservations/<uuid:public_id>/cancel": staff(
         *READERS, body={"reason": "Damaged"}
     ),
+    # orders (the world's order is the shopper's, placed to pay at the till)
+    "GET /v1/orders/<uuid:order_id>": own(),
+    "POST /v1/orders/<uuid:order_id>/pay": own(409, body={"payment_method": "pm_card_visa"}),
+    "POST /v1/orders/<uuid:order_id>/cancel": own(),
+    "GET /v1/admin/stores/<int:store_id>/orders": staff(*READERS),
+    "GET /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>": staff(*READERS),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>/preparing": staff(*HANDLERS),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>/ready": staff(*HANDLERS),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>/pickup": staff(
+        *HANDLERS,
+        ok=409,
+        body={"code": "123456"},  # not ready yet
+    ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:accept": staff(*HANDLERS, ok=409),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:reject": staff(
+        *HANDLERS,
+        ok=409,
+        body={"reason": "Sold out"},  # a pickup order is offered to no store
+    ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:ship": staff(
+        *HANDLERS,
+        ok=409,
+        body={"tracking_ref": "TW1234"},  # not accepted
+    ),
+    "GET /v1/admin/stores/<int:store_id>/aisle": staff(*ALL, query="sku_id={sku_id}"),
+    "POST /v1/admin/stores/<int:store_id>/returns": staff(
+        *HANDLERS,
+        ok=409,  # the world's order is not collected yet
+        body={
+            "order_id": "{order_id}",
+            "lines": [{"sku_id": "{sku_id}", "qty": 1}],
+            "reason": "Torn",
+        },
+    ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>/cancel": staff(
+        *READERS, body={"reason": "Damaged"}
+    ),
     # coupons
     "GET /v1/coupon-campaigns/<int:campaign_id>": public(),
     "POST /v1/coupon-campaigns/<int:campaign_id>/claim": signed_in(

@@ -197,3 +197,17 @@ def redis_url():
     yield subprocess.run([script, "url"], check=True, capture_output=True, text=True).stdout.strip()
     if not was_running:
         subprocess.run([script, "stop"], check=True, capture_output=True)
+
+
+@pytest.fixture
+def stripe(app, monkeypatch):
+    """The Stripe stand-in on 127.0.0.1 (tests/stripe_standin.py), the app's provider pointed
+    at it."""
+    from tests.stripe_standin import API_KEY, WEBHOOK_SECRET, StripeStandIn
+
+    standin = StripeStandIn()
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", standin.url)
+    monkeypatch.setitem(app.config, "STRIPE_API_KEY", API_KEY)
+    monkeypatch.setitem(app.config, "STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    yield standin
+    standin.stop()

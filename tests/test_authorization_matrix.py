@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.coupons import claims
 from app.feed.media import service as media
+from app.orders import service as orders_service
 from app.pickup import handover
 from app.pickup import service as pickup_service
 from tests import factories, factories_segments, factories_stores
@@ -119,6 +120,15 @@ def world(app, client, session, merchant):
             store_id=store.id,
             public_id=reservation["id"],
         )
+        order = orders_service.place_order(
+            session=session,
+            user_id=shopper_id,
+            store_id=store.id,
+            items=[{"sku_id": sku.id, "qty": 1}],
+            payment_method="at_store",
+            idempotency_key=None,
+            provider=None,  # paid at the till: the provider is not asked
+        )
         coupon = claims.claim_coupon(
             session=session, user_id=shopper_id, campaign_id=campaign.id, lat=None, lng=None
         )
@@ -154,6 +164,7 @@ def world(app, client, session, merchant):
         "product_id": sku.product_id,
         "sku_id": sku.id,
         "public_id": reservation["id"],
+        "order_id": order["id"],
         "campaign_id": campaign.id,
         "coupon_id": coupon.id,
         "merchant_id": merchant.id,
@@ -182,7 +193,7 @@ def _request(operation: str, row: Row, values: dict) -> tuple[str, str, dict | N
     path = PATH_PARAM.sub(lambda m: str(row.params.get(m[1], values.get(m[1]))), rule)
     path = path.replace("<", "").replace(">", "")
     if row.query:
-        path += "?" + row.query
+        path += "?" + row.query.format(**values)  # "{sku_id}" names a world value
     body = _fill(row.body, values) if row.body is not None else None
     if body is None and method in ("POST", "PUT", "PATCH"):
         body = {}

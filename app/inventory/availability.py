@@ -108,6 +108,7 @@ _STORES = (
     "{extra} FROM (SELECT s.id, s.name, s.address, s.city, s.location,"
     f" ST_Distance(s.location, {_PT}) AS geodesic FROM stores s"
     " WHERE s.merchant_id = :merchant AND s.is_active AND s.pickup_enabled"
+    " AND NOT (s.id = ANY (CAST(:exclude AS bigint[])))"
     f" AND ST_DWithin(s.location, {_PT}, :radius) ORDER BY geodesic OFFSET 0) s {{lateral}}"
     f" WHERE {{condition}} ORDER BY s.geodesic LIMIT {QUOTE_STORES}"
 )
@@ -141,8 +142,10 @@ def quote_cart(
     radius_m: int,
     coupon_id: int | None = None,
     user_id: int | None = None,
+    exclude_store_ids: tuple[int, ...] = (),
 ) -> dict:
-    """Nearest pickup stores that hold the whole cart; else the nearest with what each lacks.
+    """Nearest pickup stores that hold the whole cart; else the nearest with what each lacks
+    (a dispatched order passes the stores it was offered to already in `exclude_store_ids`).
 
     At most three statements whatever the cart size: the SKUs, the full match, the partial one."""
     merchants = catalog_service.active_sku_merchants(
@@ -159,6 +162,7 @@ def quote_cart(
         "merchant": next(iter(merchants.values())),
         "skus": [i["sku_id"] for i in items],
         "qtys": [i["qty"] for i in items],
+        "exclude": list(exclude_store_ids),
     }
     full = prepared.fetch(session, _FULL, params)
     partial = [] if full else prepared.fetch(session, _PARTIAL, params)

@@ -188,6 +188,7 @@ def pick_list(
             .where(
                 Reservation.store_id == store_id,
                 Reservation.state.in_(SHORTABLE),
+                Reservation.awaiting_payment.is_(False),  # an unpaid order is not picked yet
                 Reservation.expires_at > at,
                 Reservation.id > after,
             )

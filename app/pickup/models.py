@@ -4,6 +4,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -47,6 +48,8 @@ class Reservation(db.Model):
     state: Mapped[str] = mapped_column(String(16), server_default="reserved")
     pickup_code_hash: Mapped[str] = mapped_column(String(64))
     failed_code_attempts: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    # The hold of an online order not paid yet: it may not be prepared or handed over.
+    awaiting_payment: Mapped[bool] = mapped_column(Boolean, server_default="false")
     expires_at: Mapped[datetime]
     extended_at: Mapped[datetime | None]
     preparing_at: Mapped[datetime | None]

@@ -28,7 +28,7 @@ WITH serialised AS (
     SELECT pg_advisory_xact_lock(hashtextextended('pickup.user:' || CAST(:user AS bigint), 0))
 ), claimed AS (
     INSERT INTO idempotency_keys (user_id, scope, key, request_hash)
-    SELECT CAST(:user AS bigint), 'pickup.reserve', CAST(:key AS text), CAST(:digest AS text)
+    SELECT CAST(:user AS bigint), CAST(:scope AS text), CAST(:key AS text), CAST(:digest AS text)
     FROM serialised WHERE CAST(:key AS text) IS NOT NULL
     ON CONFLICT (user_id, scope, key) DO NOTHING
     RETURNING id
@@ -154,12 +154,18 @@ FROM closed c
 """)
 
 
-def claim(session: Session, *, user_id: int, key: str | None, digest: str | None):
-    """Serialise the shopper's reservations; the claimed idempotency key's id (None when the key
-    was claimed before: a replay) and whether a key was given."""
-    row = prepared.fetch(
-        session, CLAIM, {"user": user_id, "key": key, "digest": digest}, in_transaction=True
-    )[0]
+def claim(
+    session: Session,
+    *,
+    user_id: int,
+    key: str | None,
+    digest: str | None,
+    scope: str = "pickup.reserve",
+):
+    """Serialise the shopper's holds (reservations and orders); the claimed idempotency key's id
+    (None when the key was claimed before: a replay, or when no key was given)."""
+    params = {"user": user_id, "key": key, "digest": digest, "scope": scope}
+    row = prepared.fetch(session, CLAIM, params, in_transaction=True)[0]
     return row.key_id
 
 

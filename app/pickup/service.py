@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import idempotency
@@ -194,20 +194,14 @@ def reserve(
         outcome = idempotency.replay(session, user_id, "pickup.reserve", idempotency_key, digest)
         reservation = _locked_own(session, user_id, outcome.body["id"])
         return {**outcome.body, "pickup_code": _issue_code(reservation)}
-    at, public_id = now(), str(uuid.uuid4())
-    ledger.tag(session, reason="reservation.created", ref=public_id)
-    verdict = reserving.hold(session, user_id=user_id, store_id=store_id, lines=lines, at=at)
-    _raise_unless_held(verdict, lines)
-    body = _new_view(public_id, store_id, lines, at, verdict.pickup_hold_minutes)
-    code = _new_code()
-    reservation_id = reserving.insert(
-        session,
-        body=body,
+    held = hold_items(
+        session=session,
         user_id=user_id,
-        merchant_id=verdict.merchant_id,
-        code_hash=code_hash(body["id"], code),
+        store_id=store_id,
+        lines=lines,
         key_id=key_id if coupon_id is None else None,  # with a coupon, stored once it is held
     )
+    reservation_id, body, verdict, code = held
     if coupon_id is not None:
         body["coupon"] = coupon_holds.hold_coupon(
             session=session,
@@ -224,6 +218,44 @@ def reserve(
     return {**body, "pickup_code": code}
 
 
+def hold_items(
+    *,
+    session: Session,
+    user_id: int,
+    store_id: int,
+    lines: dict[int, int],
+    key_id: int | None = None,
+    hold_minutes: int | None = None,
+    awaiting_payment: bool = False,
+):
+    """Hold every line at the store or none (the caller serialised the shopper with
+    `reserving.claim`); (reservation id, its view, the HOLD verdict, the pickup code).
+    Orders hold through here too: `hold_minutes` overrides the store's, `awaiting_payment`
+    keeps the hold from being prepared or handed over until it is paid."""
+    at, public_id = now(), str(uuid.uuid4())
+    ledger.tag(session, reason="reservation.created", ref=public_id)
+    verdict = reserving.hold(session, user_id=user_id, store_id=store_id, lines=lines, at=at)
+    _raise_unless_held(verdict, lines)
+    minutes = verdict.pickup_hold_minutes if hold_minutes is None else hold_minutes
+    body = _new_view(public_id, store_id, lines, at, minutes)
+    code = _new_code()
+    reservation_id = reserving.insert(
+        session,
+        body=body,
+        user_id=user_id,
+        merchant_id=verdict.merchant_id,
+        code_hash=code_hash(body["id"], code),
+        key_id=key_id,
+    )
+    if awaiting_payment:
+        session.execute(
+            update(Reservation)
+            .where(Reservation.id == reservation_id)
+            .values(awaiting_payment=True)
+        )
+    return reservation_id, body, verdict, code
+
+
 def _emit_view(session: Session, event_type: str, merchant_id: int, body: dict, user_id: int):
     """The event of a change the fast path made (it has the answer, not the ORM row)."""
     events_service.emit(
@@ -233,6 +265,11 @@ def _emit_view(session: Session, event_type: str, merchant_id: int, body: dict, 
         ordering_key=f"reservation:{body['id']}",
         data={**body, "user_id": user_id},
     )
+
+
+def reissue_code(reservation: Reservation) -> str | None:
+    """A fresh pickup code for an active hold (a retried create lost the first one)."""
+    return _issue_code(reservation)
 
 
 def _issue_code(reservation: Reservation) -> str | None:
@@ -269,6 +306,10 @@ def require_transition(reservation: Reservation, target: str, at: datetime) -> N
     state = reservation.effective_state(at)
     if state not in SOURCES[target]:
         raise InvalidTransition(f"A {state} reservation cannot become {target}.", state=state)
+    if reservation.awaiting_payment and target != "cancelled":
+        raise InvalidTransition(
+            f"This order is not paid yet: it cannot become {target}.", state="pending_payment"
+        )
 
 
 def close(

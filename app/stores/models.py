@@ -51,6 +51,9 @@ class Store(db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     pickup_enabled: Mapped[bool] = mapped_column(Boolean, server_default="true")
     pickup_hold_minutes: Mapped[int] = mapped_column(Integer, server_default="120")
+    # How orders at this store may be paid (app/orders): at the till, and/or online.
+    pay_at_store: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    pay_online: Mapped[bool] = mapped_column(Boolean, server_default="false")
     is_active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     hours: Mapped[dict] = mapped_column(JSONB, server_default="{}")
     open_minutes = mapped_column(

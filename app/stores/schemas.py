@@ -88,6 +88,8 @@ class StoreSchema(ma.Schema):
     phone = Text(allow_none=True, metadata={"example": "+886 2 1234 5678"})
     pickup_enabled = Bool(metadata={"example": True})
     pickup_hold_minutes = Int(metadata={"example": 120})
+    pay_at_store = Bool(metadata={"example": True, "description": "Orders may be paid at the till"})
+    pay_online = Bool(metadata={"example": False, "description": "Orders may be paid online"})
     is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
     created_at = ma.fields.DateTime()
@@ -108,6 +110,8 @@ class StoreUpdateSchema(ma.Schema):
     )
     pickup_enabled = Bool(metadata={"example": True})
     pickup_hold_minutes = Int(validate=validate.Range(5, 10080), metadata={"example": 120})
+    pay_at_store = Bool(metadata={"example": True})
+    pay_online = Bool(metadata={"example": False})
     is_active = Bool(metadata={"example": True})
     hours = ma.fields.Nested(WeekHoursSchema)
 

@@ -1,0 +1,1 @@
+"""Orders: a pickup hold (a reservation) that is paid online or at the till."""

@@ -1,0 +1,1 @@
+"""Payment providers: the interface orders use, and its Stripe-compatible implementation."""
