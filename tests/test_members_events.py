@@ -121,6 +121,38 @@ def test_the_sweeper_lowering_a_tier_is_an_event(
     clock.at = T0 + timedelta(days=366)
     with app.app_context():
         sweeper.sweep(session=session, at=clock.at)
-    [event] = _member_events(outbox)
-    assert event["type"] == "member.tier_changed" and event["data"]["tier_id"] is None
+    events = {e["type"]: e for e in _member_events(outbox)}
+    assert sorted(events) == ["member.points_expired", "member.tier_changed"]  # the lot too
+    event = events["member.tier_changed"]
+    assert event["data"]["tier_id"] is None
     assert event["data"]["spend_12m_cents"] == 0
+
+
+def test_the_sweeper_expiring_points_is_an_event(
+    app,
+    client,
+    session,
+    owner,
+    shopper,
+    merchant,
+    shop,  # noqa: F811
+    clock,  # noqa: F811
+):
+    program(client, owner, pending_days=0, expiry_days=30)
+    member = join(client, shopper, merchant.id)
+    receipt(client, owner, shop.id, member["id"], "T-1", 30000)
+    client.post(
+        f"/v1/admin/stores/{shop.id}/members/{member['id']}/points:redeem",
+        json={"points": 100, "receipt_ref": "T-2"},
+        headers=owner.headers,
+    )
+    outbox = Outbox(session)
+    outbox.new()
+    clock.at = T0 + timedelta(days=31)
+    with app.app_context():
+        assert sweeper.sweep(session=session, at=clock.at)["expired"] == 1
+        assert sweeper.sweep(session=session, at=clock.at)["expired"] == 0  # once
+    [event] = _member_events(outbox)
+    assert event["type"] == "member.points_expired"
+    assert event["ordering_key"] == f"member:{member['id']}"
+    assert event["data"]["points"] == 200 and event["data"]["lot_id"]

@@ -45,6 +45,7 @@ EVENT_TYPES = (
     "member.points_earned",
     "member.points_redeemed",
     "member.points_refunded",
+    "member.points_expired",
 )
 # What an endpoint may subscribe to: every type, a whole domain ("reservation.*"), or one type.
 SUBSCRIPTIONS = ("*", *sorted({t.split(".")[0] + ".*" for t in EVENT_TYPES}), *EVENT_TYPES)
