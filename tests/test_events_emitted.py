@@ -227,7 +227,9 @@ def test_store_created_updated_hours_and_deleted(client, owner, outbox):
     event = _one(outbox, "store.deleted", key)
     assert event["data"]["is_active"] is False and event["sequence"] == 7
 
-    # Refused: a taken code, a bad body, an exception to clear that is not there.
+    # Refused: a taken code, a bad body, an exception to clear that is not there; an empty
+    # PATCH changes nothing.
+    assert client.patch(path, json={}, headers=owner.headers).status_code == 200
     taken = client.post("/v1/admin/stores", json=NEW_STORE, headers=owner.headers)
     assert taken.status_code == 409
     assert client.patch(path, json={"name": ""}, headers=owner.headers).status_code == 422

@@ -185,7 +185,8 @@ def update_campaign(
     check_campaign(session=session, merchant_id=merchant_id, values=merged)
     for field, value in changes.items():
         setattr(campaign, field, value)
-    events.campaign_changed(session, "campaign.updated", campaign)
+    if changes:  # an empty PATCH changed nothing: no event
+        events.campaign_changed(session, "campaign.updated", campaign)
     return campaign
 
 

@@ -96,7 +96,8 @@ def update_store(*, session: Session, merchant_id: int, store_id: int, changes: 
     with _unique_code(session):  # flushing also recomputes open_minutes from new hours
         for key, value in _columns(changes).items():
             setattr(store, key, value)
-    events.stores_changed(session, "store.updated", merchant_id, [store_id])
+    if changes:  # an empty PATCH changed nothing: no event
+        events.stores_changed(session, "store.updated", merchant_id, [store_id])
     if "hours" in changes:
         events.hours_changed(session, merchant_id, store_id, hours=changes["hours"])
     return store
