@@ -5,6 +5,7 @@ from sqlalchemy import event
 from app import create_app
 from app.config import Config, sqlalchemy_url
 from app.extensions import db
+from bench.world import SECRET_KEY
 
 
 def capture(world, requests) -> list[str]:
@@ -12,7 +13,8 @@ def capture(world, requests) -> list[str]:
     app = create_app(
         Config(
             SQLALCHEMY_DATABASE_URI=sqlalchemy_url(world.url),
-            SECRET_KEY="bench-capture",
+            SECRET_KEY=SECRET_KEY,  # the server's: the scenarios' tokens are good here too
+            MEMBER_RESOLVE_RATE_LIMIT="100000/minute",
             ACCESS_LOG=False,
             # The plain statements: pgbench prepares them itself (-M prepared), as our app does.
             DB_PREPARED_STATEMENTS=False,
@@ -34,6 +36,8 @@ def capture(world, requests) -> list[str]:
         if req.header:
             name, value = req.header.split(":", 1)
             headers[name] = value.strip()
+        if req.token:
+            headers["Authorization"] = f"Bearer {req.token}"
         client.open(req.path, method=req.method, json=req.body, headers=headers)
         if len(statements) == 1:
             scripts.append(statements[0] + ";\n")

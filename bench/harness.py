@@ -9,10 +9,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import hosts, plot
+from bench import hosts, outbox_cost, plot
 from bench import world as bench_world
 from bench.runner import ROOT, LoadResult, Server, run_pgbench, run_wrk
 from bench.scenarios import SCENARIOS, Scenario
+from bench.world import SECRET_KEY
 
 VAR = ROOT / "var" / "bench"
 
@@ -48,6 +49,21 @@ def parse_args(argv):
     )
     p.add_argument("--no-sql", action="store_true", help="skip the pgbench ceiling")
     p.add_argument(
+        "--outbox-cost",
+        action="store_true",
+        help="the write scenarios against the API with its outbox and with BENCH_WITHOUT_OUTBOX=1"
+        f" (alternating, in one run; default: {', '.join(outbox_cost.WRITE_SCENARIOS)})",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=2, help="--outbox-cost: with/without pairs per scenario"
+    )
+    p.add_argument(
+        "--webhooks",
+        action="store_true",
+        help="--outbox-cost: every merchant has a webhook for '*' (each event also writes its"
+        " delivery row; no worker sends them)",
+    )
+    p.add_argument(
         "--hosts",
         type=int,
         default=0,
@@ -67,7 +83,7 @@ def server_env(url: str) -> dict:
     return {
         "DATABASE_URL": url,
         "SHOPNEAR_ENV": "production",
-        "SECRET_KEY": "bench-only-secret-key-not-for-production-use",
+        "SECRET_KEY": SECRET_KEY,
         "ACCESS_LOG": "0",
         "LOG_LEVEL": "WARNING",
         # The bench signs in a few hundred shoppers and reserves fast from each: production
@@ -83,12 +99,12 @@ def server_env(url: str) -> dict:
         "PICKUP_MAX_ACTIVE_RESERVATIONS": "1000000",
         "PICKUP_MAX_UNITS_PER_SKU": "1000000",
         "PICKUP_NO_SHOW_LIMIT": "1000000",
+        "MEMBER_RESOLVE_RATE_LIMIT": "100000/minute",
     }
 
 
-def run_scenario(
-    sc: Scenario, w: "bench_world.World", api: Server, ref: Server | None, args
-) -> dict:
+def request_files(sc: Scenario, w: "bench_world.World") -> tuple[Path, Path | None]:
+    """The scenario's requests for wrk (and the chain's tokens)."""
     workdir = VAR / "requests"
     workdir.mkdir(parents=True, exist_ok=True)
     req_file = workdir / f"{sc.name}.tsv"
@@ -97,6 +113,13 @@ def run_scenario(
     if sc.chain:
         tokens = workdir / f"{sc.name}.tokens"
         tokens.write_text("\n".join(w.tokens[:8]) + "\n")
+    return req_file, tokens
+
+
+def run_scenario(
+    sc: Scenario, w: "bench_world.World", api: Server, ref: Server | None, args
+) -> dict:
+    req_file, tokens = request_files(sc, w)
     row = {"scenario": sc.name}
     row["api"] = run_wrk(
         api.url, req_file, duration=args.duration, connections=args.connections, chain_tokens=tokens
@@ -189,17 +212,21 @@ def bench(args) -> int:
         cwd=args.api_checkout,
         log=VAR / "api.log",
     )
-    ref = Server(
-        "bench.reference.app:app",
-        env={"DATABASE_URL": w.url},
-        workers=args.workers,
-        cwd=ROOT,
-        log=VAR / "reference.log",
-    )
+    # The reference app only when a chosen scenario compares with it.
+    ref = None
+    if any(SCENARIOS[name].reference for name in names):
+        ref = Server(
+            "bench.reference.app:app",
+            env={"DATABASE_URL": w.url},
+            workers=args.workers,
+            cwd=ROOT,
+            log=VAR / "reference.log",
+        )
     rows, failed = [], False
     try:
         api.wait_ready("/readyz")
-        ref.wait_ready("/healthz")
+        if ref is not None:
+            ref.wait_ready("/healthz")
         w.sign_in(api.url)
         for name in names:
             sc = SCENARIOS[name]
@@ -212,7 +239,8 @@ def bench(args) -> int:
                 failed = True
     finally:
         api.stop()
-        ref.stop()
+        if ref is not None:
+            ref.stop()
     print_table(rows)
     broken = w.check_rule_1()
     if broken:
@@ -274,6 +302,8 @@ def main(argv=None) -> int:
     started = time.time()
     if args.growth:
         code = growth(args)
+    elif args.outbox_cost:
+        code = outbox_cost.run(args, server_env=server_env, request_files=request_files)
     elif args.hosts:
         code = hosts.run(
             args, server_env=server_env, run_scenario=run_scenario, scenarios=SCENARIOS

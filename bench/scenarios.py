@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import psycopg2
 
-from bench.world import World, get
+from bench.world import SECRET_KEY, World, get
 
 READ_OK = frozenset({200})
 
@@ -261,6 +261,75 @@ def shake_requests(w: World) -> list[Req]:
     return out
 
 
+def _members(w: World, n: int) -> list[tuple[int, int, str]]:
+    """Active members of the bench staff's merchant, each with one of its stores (drawn by the
+    member's id) and the program's currency: (member id, store id, currency)."""
+    w.sign_in_staff()
+    conn = psycopg2.connect(**w.libpq)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                """
+                SELECT m.id, s.id, p.currency
+                FROM (SELECT id, merchant_id FROM members WHERE merchant_id = %(m)s
+                        AND state = 'active' ORDER BY hashint8(id) LIMIT %(n)s) m
+                JOIN membership_programs p ON p.merchant_id = m.merchant_id
+                CROSS JOIN LATERAL (SELECT id FROM stores WHERE merchant_id = m.merchant_id
+                                      AND is_active ORDER BY hashint8(id # m.id) LIMIT 1) s""",
+                {"m": w.staff_merchant, "n": n},
+            )
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def _member_codes(member_ids: list[int]) -> list[str]:
+    """Member codes as the app makes them (same key as the bench server), valid for an hour:
+    the seeded members' phones are not there to show theirs."""
+    from datetime import UTC, datetime
+
+    from flask import Flask
+
+    from app.members import codes
+
+    app = Flask("bench-codes")
+    app.config.update(SECRET_KEY=SECRET_KEY, MEMBER_CODE_SECONDS=3600)
+    with app.app_context():
+        return [codes.issue(member_id=m, at=datetime.now(UTC))[0] for m in member_ids]
+
+
+def member_resolve_requests(w: World) -> list[Req]:
+    """The till scans a member's code: who it is, tier, points, coupons and pickups there."""
+    members = _members(w, 500)
+    codes = _member_codes([m for m, _, _ in members])
+    return [
+        Req(
+            "POST",
+            f"/v1/admin/stores/{store}/members:resolve",
+            {"code": code},
+            token=w.staff_token,
+        )
+        for (_, store, _), code in zip(members, codes, strict=True)
+    ]
+
+
+def receipt_requests(w: World) -> list[Req]:
+    """Till receipts of members, each a new reference (@FRESH@: the replay script fills in
+    the request's fresh Idempotency-Key), so each earns points."""
+    rng = w.rng("receipt")
+    members = _members(w, 500)
+    return [
+        Req(
+            "POST",
+            f"/v1/admin/stores/{store}/members/{member}/receipts",
+            {"receipt_ref": "@FRESH@", "total_cents": rng.randint(500, 50_000), "currency": cur},
+            token=w.staff_token,
+            header="Idempotency-Key: *",
+        )
+        for member, store, cur in (members[i % len(members)] for i in range(2000))
+    ]
+
+
 def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
     """The reserve (and cancel) transactions as raw SQL, for pgbench (bench/writes.py)."""
 
@@ -279,6 +348,31 @@ def captured_sql(requests: Callable[[World], list[Req]], n: int = 100):
         from bench.capture import capture
 
         return capture(w, requests(w)[:n])
+
+    return sql
+
+
+def captured_fresh_sql(requests: Callable[[World], list[Req]], n: int = 100):
+    """As captured_sql, for writes that must be new each time (a receipt reference): the
+    captured value becomes `pg-<client>-<random>` drawn by pgbench per transaction."""
+
+    def sql(w: World) -> list[str]:
+        import uuid
+
+        from bench.capture import capture
+
+        reqs = requests(w)[:n]
+        marks = []
+        for req in reqs:
+            marks.append(f"capture{uuid.uuid4().hex}")
+            req.body = {k: marks[-1] if v == "@FRESH@" else v for k, v in (req.body or {}).items()}
+        scripts = capture(w, reqs)
+        out = []
+        for script in scripts:
+            for mark in marks:
+                script = script.replace(mark, "pg-:client_id-:ref")
+            out.append("\\set ref random(1, 1000000000000)\n" + script)
+        return out
 
     return sql
 
@@ -329,5 +423,14 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("claim", claim_requests, ok_statuses=frozenset({201, 409})),
         Scenario("shake", shake_requests),
         Scenario("store_cards", store_cards_requests, sql=captured_sql(store_cards_requests)),
+        Scenario(
+            "member_resolve", member_resolve_requests, sql=captured_sql(member_resolve_requests)
+        ),
+        Scenario(
+            "receipt",
+            receipt_requests,
+            sql=captured_fresh_sql(receipt_requests),
+            ok_statuses=frozenset({201}),
+        ),
     ]
 }

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app import cache
+from app.coupons import events
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
@@ -224,7 +225,7 @@ def claim_coupon(
     if terms.daily_quota_per_store:
         _count_store_day(session, campaign.id, store, terms.daily_quota_per_store)
     days = terms.valid_days_after_claim
-    return session.scalars(
+    coupon = session.scalars(
         insert(Coupon)
         .values(
             campaign_id=campaign.id,
@@ -239,6 +240,8 @@ def claim_coupon(
         )
         .returning(Coupon)
     ).one()
+    events.coupon_changed(session, "coupon.claimed", coupon)
+    return coupon
 
 
 # --- the wallet --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Sku
+from app.coupons import events
 from app.coupons.models import Coupon, sql_now
 from app.coupons.redemption import price_with_coupon, take_unused, why_not_redeemable
 from app.errors import Conflict, NotFound
@@ -95,7 +96,7 @@ def use_held_coupon(
 ) -> None:
     """The reservation was picked up: its held coupon (if any) is used, there and then."""
     now = sql_now()
-    session.execute(
+    used = session.scalars(
         update(Coupon)
         .where(Coupon.reservation_id == reservation_id, Coupon.state == "held")
         .values(
@@ -104,8 +105,12 @@ def use_held_coupon(
             redeemed_store_id=store_id,
             redeemed_by_user_id=staff_user_id,
         )
+        .returning(Coupon.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    for coupon_id in used:
+        coupon = session.get(Coupon, coupon_id, populate_existing=True)
+        events.coupon_changed(session, "coupon.redeemed", coupon)
 
 
 def release_held_coupons(*, session: Session, reservation_ids: list[int]) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.coupons import events
 from app.coupons.models import Coupon, sql_now
 from app.errors import Conflict, Invalid, NotFound
 from app.stores.models import Store
@@ -148,6 +149,7 @@ def redeem_coupon(
         discount_cents=discount,
     )
     session.refresh(coupon)
+    events.coupon_changed(session, "coupon.redeemed", coupon)
     return coupon
 
 
@@ -189,4 +191,5 @@ def void_redemption(
             f"Only a till redemption at this store in the last {VOID_HOURS} h can be voided.",
             type="coupons.not_voidable",
         )
+    events.coupon_changed(session, "coupon.voided", coupon)
     return coupon

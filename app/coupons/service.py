@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from app import cache
 from app.catalog.models import Sku
+from app.coupons import events
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
@@ -103,6 +104,7 @@ def create_campaign(*, session: Session, merchant_id: int, data: dict) -> Coupon
     campaign = CouponCampaign(merchant_id=merchant_id, claimed_qty=0, spent_cents=0, **data)
     session.add(campaign)
     session.flush()  # the id (and server defaults) for the response
+    events.campaign_changed(session, "campaign.created", campaign)
     return campaign
 
 
@@ -183,6 +185,8 @@ def update_campaign(
     check_campaign(session=session, merchant_id=merchant_id, values=merged)
     for field, value in changes.items():
         setattr(campaign, field, value)
+    if changes:  # an empty PATCH changed nothing: no event
+        events.campaign_changed(session, "campaign.updated", campaign)
     return campaign
 
 
@@ -205,6 +209,9 @@ def change_campaign_state(
         )
     session.flush()  # the new state and ended_at, read back for the response
     session.refresh(campaign)
+    events.campaign_changed(
+        session, "campaign.ended" if action == "end" else "campaign.updated", campaign
+    )
     return campaign
 
 

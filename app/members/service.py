@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from app.clock import now
 from app.errors import Invalid
 from app.feed.posts import rewards
-from app.members import codes, ledger, service_cards, tiers, till
+from app.members import codes, events, ledger, service_cards, tiers, till
 from app.members.models import Member, MembershipProgram, MembershipTier
 from app.pagination import decode_cursor, encode_cursor
 
@@ -92,9 +92,12 @@ def join(*, session: Session, user_id: int, merchant_id: int, consent: bool) -> 
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if member.state == "left":
+    rejoined = member.state == "left"
+    if rejoined:
         member.state, member.left_at, member.consent_at, member.joined_at = "active", None, at, at
         created = member.id
+    if created is not None:
+        events.member_changed(session, "member.joined", member, rejoined=rejoined)
     return created is not None, view(session, member, at)
 
 
@@ -151,6 +154,7 @@ def leave(*, session: Session, user_id: int, member_id: int) -> None:
     """Stop earning (the ledger stays for the merchant's records)."""
     member = own_member(session, user_id, member_id, active=True)
     member.state, member.left_at = "left", now()
+    events.member_changed(session, "member.left", member)
 
 
 def member_code(*, session: Session, user_id: int, member_id: int) -> dict:

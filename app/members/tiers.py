@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app.feed.posts import rewards
+from app.members import events
 from app.members.models import Member, MemberReceipt, MembershipTier, MemberTierGrant
 
 WINDOW = timedelta(days=365)
@@ -59,11 +60,21 @@ def standing(session: Session, member: Member, at: datetime) -> dict:
 def refresh(*, session: Session, member: Member, at: datetime) -> dict | None:
     """Set the member's current tier from spend; on reaching a tier, grant its coupon (once).
     The member's row is locked by the caller. Returns the grant's outcome, if one was tried."""
-    tier = standing(session, member, at)["tier"]
+    now_standing = standing(session, member, at)
+    tier = now_standing["tier"]
     new_id = tier.id if tier else None
     if new_id == member.tier_id:
         return None
+    before = member.tier_id
     member.tier_id, member.tier_since = new_id, at
+    events.member_changed(
+        session,
+        "member.tier_changed",
+        member,
+        tier_name=tier.name if tier else None,
+        spend_12m_cents=int(now_standing["spend_12m_cents"]),
+        before={"tier_id": before},
+    )
     if tier is None or tier.campaign_id is None:
         return None
     return _grant_once(session, member, tier, at)

@@ -2,7 +2,7 @@
 points a picked-up reservation earns. Every write locks the member's row first (ledger.lock_member).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,7 +15,7 @@ from app.coupons import claims
 from app.coupons import pickup as coupon_holds
 from app.errors import Conflict, Invalid, NotFound
 from app.inventory import service as inventory_service
-from app.members import codes, ledger, service_cards, tiers
+from app.members import codes, events, ledger, service_cards, tiers
 from app.members.models import Member, MemberReceipt, MemberRedemption, MembershipProgram
 from app.pickup.models import ACTIVE_STATES, Reservation
 
@@ -125,6 +125,19 @@ def _earn(session, member, program, *, ref, total_cents, currency, at, **where):
             receipt_ref=ref,
             store_id=where.get("store_id"),
         )
+        events.points_changed(
+            session,
+            "member.points_earned",
+            member,
+            points=points,
+            receipt_ref=ref,
+            store_id=where.get("store_id"),
+            reservation_id=where.get("reservation_id"),
+            total_cents=total_cents,
+            currency=currency,
+            lot_id=receipt.lot_id,
+            available_at=at + timedelta(days=program.pending_days),
+        )
     grant = tiers.refresh(session=session, member=member, at=at)
     return receipt, grant
 
@@ -206,6 +219,15 @@ def refund_receipt(
             session=session, member=member, lot_id=lot_id.lot_id, at=at, receipt_ref=ref
         )
     receipt.refunded_points = taken
+    events.points_changed(
+        session,
+        "member.points_refunded",
+        member,
+        points=taken,
+        receipt_ref=ref,
+        store_id=store_id,
+        lot_id=lot_id.lot_id,
+    )
     tiers.refresh(session=session, member=member, at=at)
     return _receipt_view(receipt)
 
@@ -258,6 +280,17 @@ def redeem(
             staff_user_id=staff_user_id,
         )
     balance = ledger.balance(session=session, member_id=member.id, at=at)
+    if first is not None:
+        events.points_changed(
+            session,
+            "member.points_redeemed",
+            member,
+            points=points,
+            receipt_ref=receipt_ref,
+            store_id=store_id,
+            balance=balance,
+            before={"available": balance["available"] + points, "pending": balance["pending"]},
+        )
     return first is not None, {"receipt_ref": receipt_ref, "points": points, "balance": balance}
 
 

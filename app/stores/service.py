@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app import cache
 from app.errors import Conflict, NotFound
 from app.geo import point_ewkt
+from app.stores import events
 from app.stores.models import Store, StoreHoursException
 
 # What a store manager may change on their own stores; everything else is for owners/operators.
@@ -40,6 +41,7 @@ def create_store(*, session: Session, merchant_id: int, data: dict) -> Store:
     store = Store(merchant_id=merchant_id, **_columns(data))
     with _unique_code(session):
         session.add(store)
+    events.stores_changed(session, "store.created", merchant_id, [store.id])
     return store
 
 
@@ -94,6 +96,10 @@ def update_store(*, session: Session, merchant_id: int, store_id: int, changes: 
     with _unique_code(session):  # flushing also recomputes open_minutes from new hours
         for key, value in _columns(changes).items():
             setattr(store, key, value)
+    if changes:  # an empty PATCH changed nothing: no event
+        events.stores_changed(session, "store.updated", merchant_id, [store_id])
+    if "hours" in changes:
+        events.hours_changed(session, merchant_id, store_id, hours=changes["hours"])
     return store
 
 
@@ -102,6 +108,7 @@ def deactivate_store(*, session: Session, merchant_id: int, store_id: int) -> No
     store = get_store(session=session, merchant_id=merchant_id, store_id=store_id)
     cache.invalidate(session, "store", store_id)
     store.is_active = False
+    events.stores_changed(session, "store.deleted", merchant_id, [store_id])
 
 
 def import_stores(*, session: Session, merchant_id: int, rows: list[dict]) -> dict:
@@ -116,6 +123,9 @@ def import_stores(*, session: Session, merchant_id: int, rows: list[dict]) -> di
     items = [dict(row._mapping) for row in session.execute(stmt)]
     for item in items:
         cache.invalidate(session, "store", item["id"])
+    for kind, made in (("store.created", True), ("store.updated", False)):
+        ids = [item["id"] for item in items if item["created"] is made]
+        events.stores_changed(session, kind, merchant_id, ids)
     created = sum(item["created"] for item in items)
     return {"created": created, "updated": len(items) - created, "items": items}
 
@@ -147,7 +157,15 @@ def put_exception(
         set_={key: stmt.excluded[key] for key in ("closed", "hours", "note")},
     )
     session.execute(stmt)
-    return session.get(StoreHoursException, (store_id, day), populate_existing=True)
+    exception = session.get(StoreHoursException, (store_id, day), populate_existing=True)
+    events.hours_changed(
+        session,
+        merchant_id,
+        store_id,
+        day=day,
+        exception={"closed": exception.closed, "hours": exception.hours, "note": exception.note},
+    )
+    return exception
 
 
 def delete_exception(*, session: Session, merchant_id: int, store_id: int, day: dt.date) -> None:
@@ -158,3 +176,4 @@ def delete_exception(*, session: Session, merchant_id: int, store_id: int, day: 
     if exception is None:
         raise NotFound("No exception on that date.", type="stores.exception_not_found")
     session.delete(exception)
+    events.hours_changed(session, merchant_id, store_id, day=day, exception=None)

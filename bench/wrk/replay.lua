@@ -1,6 +1,7 @@
 -- Replays requests prepared by bench/harness.py: one per line,
 -- METHOD \t PATH \t BODY-or-- \t BEARER-TOKEN-or-- \t EXTRA-HEADER-or--
--- An extra header whose value is "*" (Idempotency-Key: *) gets a fresh value per request.
+-- An extra header whose value is "*" (Idempotency-Key: *) gets a fresh value per request; the
+-- same value replaces "@FRESH@" in the body (a till receipt's new reference).
 -- In "chain" mode a 201 answer that carries an "id" is followed by POST
 -- /v1/reservations/<id>/cancel with the same token: create+cancel pairs back to back. Each wrk
 -- thread then signs every request with its own shopper's token (the "token" thread global).
@@ -50,11 +51,14 @@ function request()
   if chain then
     r[3]["Authorization"] = "Bearer " .. chain_token
   end
+  local body = r[4]
   if r[5] then
     sent = sent + 1
-    r[3][r[5]] = string.format("bench-%d-%d-%d", thread_no, sent, math.random(1e9))
+    local fresh = string.format("bench-%d-%d-%d", thread_no, sent, math.random(1e9))
+    r[3][r[5]] = fresh
+    if body then body = body:gsub("@FRESH@", fresh) end
   end
-  return wrk.format(r[1], r[2], r[3], r[4])
+  return wrk.format(r[1], r[2], r[3], body)
 end
 
 function response(status, headers, body)
