@@ -138,6 +138,10 @@ def test_a_targeted_game_is_invisible_to_a_shopper_outside_its_segment(
     assert guess(client, stranger, post.id, 1000).status_code == 404
     assert client.get(f"/v1/posts/{post.id}", headers=stranger.headers).status_code == 404
     assert guess(client, fan, post.id, 1000).status_code == 201
+    article = ff.post(session, merchant=merchant)
+    session.commit()
+    resp = guess(client, fan, article.id, 1000)
+    assert resp.status_code == 404 and resp.get_json()["type"].endswith("guess_game_not_found")
 
 
 def test_the_sweeper_settles_games_past_closing(app, client, session, merchant, shopper):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.catalog.models import Sku
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, NotFound
 from app.feed.posts import rewards
 from app.feed.posts.models import Post, PriceGuess
 from app.feed.posts.service import get_live_post
@@ -27,8 +27,8 @@ from app.feed.posts.service import get_live_post
 def make_guess(*, session: Session, user_id: int, post_id: int, price_cents: int) -> dict:
     """My one guess in an open game of a post I may see."""
     post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
-    if post.kind != "price_guess":
-        raise Invalid("price_cents", "This post is not a guess game.")
+    if post.kind != "price_guess":  # no game behind this path, as for a post one may not see
+        raise NotFound("This post is not a guess game.", type="feed.guess_game_not_found")
     at = clock.now()
     counted = session.execute(
         update(Post)
