@@ -146,13 +146,17 @@ def test_a_targeted_game_is_invisible_to_a_shopper_outside_its_segment(
 
 def test_the_sweeper_settles_games_past_closing(app, client, session, merchant, shopper):
     post, _ = game(session, merchant, winners=1)
+    hidden, _ = game(session, merchant)
+    hidden.state = "hidden"  # its merchant may bring it back; its first reader then settles it
     session.commit()
     guess(client, shopper, post.id, 1000)
     close(session, post)
+    close(session, hidden)
     result = app.test_cli_runner().invoke(args=["sweep-expired"])
     assert result.exit_code == 0 and "settled 1 guess games" in result.output, result.output
     session.expire_all()
     assert session.get(Post, post.id).guess_answer_cents == 1000
+    assert session.get(Post, hidden.id).guess_settled_at is None
     assert session.scalar(select(PriceGuess.rank).where(PriceGuess.post_id == post.id)) == 1
 
 

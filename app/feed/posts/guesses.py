@@ -62,6 +62,17 @@ def make_guess(*, session: Session, user_id: int, post_id: int, price_cents: int
     }
 
 
+def _due(at: datetime):
+    """SQL: a published game past closing that nobody has settled (a hidden game waits: its
+    merchant may bring it back, and then its first reader settles it)."""
+    return (
+        (Post.kind == "price_guess")
+        & (Post.state == "published")
+        & Post.guess_settled_at.is_(None)
+        & (Post.guess_closes_at <= at)
+    )
+
+
 def settle(*, session: Session, post_id: int, at: datetime | None = None) -> bool:
     """Settle a closed game unless someone has: True when this call did."""
     at = at or clock.now()
@@ -70,9 +81,7 @@ def settle(*, session: Session, post_id: int, at: datetime | None = None) -> boo
         update(Post)
         .where(
             Post.id == post_id,
-            Post.kind == "price_guess",
-            Post.guess_settled_at.is_(None),
-            Post.guess_closes_at <= at,
+            _due(at),
         )
         .values(
             guess_settled_at=at,
@@ -126,11 +135,7 @@ def settle_due(*, session: Session, batch_size: int) -> int:
     at = clock.now()
     due = session.scalars(
         select(Post.id)
-        .where(
-            Post.kind == "price_guess",
-            Post.guess_settled_at.is_(None),
-            Post.guess_closes_at <= at,
-        )
+        .where(_due(at))
         .order_by(Post.guess_closes_at)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
