@@ -70,6 +70,8 @@ def test_one_guess_each_and_a_retry_replays(client, session, merchant, shopper):
     replay = guess(client, shopper, post.id, 950, **{"Idempotency-Key": "g-1"})
     assert (replay.status_code, replay.get_json()) == (201, first.get_json())
     assert guess(client, shopper, post.id, 951, **{"Idempotency-Key": "g-1"}).status_code == 422
+    fraction = guess(client, shopper, post.id, 950.5)
+    assert fraction.status_code == 422 and "price_cents" in fraction.get_json()["errors"]
     again = guess(client, shopper, post.id, 900)
     assert again.status_code == 409 and again.get_json()["type"].endswith("feed.guessed")
     mine = client.get(f"/v1/posts/{post.id}", headers=shopper.headers).get_json()["guess"]

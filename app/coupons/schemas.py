@@ -233,6 +233,7 @@ class ClaimSchema(ma.Schema):
     lat = lat_field(load_default=None, allow_none=True)
     lng = lng_field(load_default=None, allow_none=True)
     accuracy_m = ma.fields.Integer(
+        strict=True,  # 2.5 (or 1e-42) is no whole number of metres; not truncated
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={
@@ -363,6 +364,7 @@ class ShakeSchema(ma.Schema):
     lat = lat_field(required=True)
     lng = lng_field(required=True)
     accuracy_m = ma.fields.Integer(
+        strict=True,  # 2.5 (or 1e-42) is no whole number of metres; not truncated
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={"example": 25, "description": "The fix's accuracy in metres"},

@@ -38,10 +38,14 @@ class PollInputSchema(ma.Schema):
 
 
 class GuessInputSchema(ma.Schema):
-    sku_id = ma.fields.Integer(validate=ID, metadata={"example": 7})
+    # strict: a fraction is refused, not truncated (1e-42 is no SKU id, no count, no price)
+    sku_id = ma.fields.Integer(strict=True, validate=ID, metadata={"example": 7})
     closes_at = _when()
-    winners = ma.fields.Integer(validate=validate.Range(1, 100), metadata={"example": 3})
+    winners = ma.fields.Integer(
+        strict=True, validate=validate.Range(1, 100), metadata={"example": 3}
+    )
     price_cents = ma.fields.Integer(
+        strict=True,
         allow_none=True,
         validate=validate.Range(1, MAX_PRICE_CENTS),
         metadata={

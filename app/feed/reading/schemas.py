@@ -55,7 +55,10 @@ class VoteSchema(ma.Schema):
 
 class GuessSchema(ma.Schema):
     price_cents = ma.fields.Integer(
-        required=True, validate=validate.Range(1, MAX_PRICE_CENTS), metadata={"example": 41900}
+        strict=True,  # a fraction of a cent is refused, not truncated
+        required=True,
+        validate=validate.Range(1, MAX_PRICE_CENTS),
+        metadata={"example": 41900},
     )
 
 
