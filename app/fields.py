@@ -58,3 +58,14 @@ class QueryBool(ma.fields.Boolean):
 
     truthy = {"true"}
     falsy = {"false"}
+
+
+class WholeNumber(ma.fields.Integer):
+    """A JSON integer: 12 or 12.0 (JSON Schema counts both); never 12.5, "12" or true, which a
+    plain Integer would truncate or convert."""
+
+    def _validated(self, value):
+        integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not integral:
+            raise self.make_error("invalid")
+        return super()._validated(value)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.coupons.models import ACCURACY_CAP_M, CAMPAIGN_STATES, COUPON_STATES, KINDS
-from app.fields import Text
+from app.fields import Text, WholeNumber
 from app.geo import MAX_RADIUS_M, lat_field, lng_field, radius_field
 from app.pagination import PageArgsSchema, page_schema
 
@@ -232,8 +232,7 @@ NearbyPageSchema = page_schema(NearbyCampaignSchema, "NearbyCampaignPage")
 class ClaimSchema(ma.Schema):
     lat = lat_field(load_default=None, allow_none=True)
     lng = lng_field(load_default=None, allow_none=True)
-    accuracy_m = ma.fields.Integer(
-        strict=True,  # 2.5 (or 1e-42) is no whole number of metres; not truncated
+    accuracy_m = WholeNumber(  # 2.5 (or 1e-42) metres is refused, not truncated
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={
@@ -363,8 +362,7 @@ class CouponQuoteSchema(CouponPriceSchema):
 class ShakeSchema(ma.Schema):
     lat = lat_field(required=True)
     lng = lng_field(required=True)
-    accuracy_m = ma.fields.Integer(
-        strict=True,  # 2.5 (or 1e-42) is no whole number of metres; not truncated
+    accuracy_m = WholeNumber(  # 2.5 (or 1e-42) metres is refused, not truncated
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={"example": 25, "description": "The fix's accuracy in metres"},

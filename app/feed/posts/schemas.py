@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from app.feed.media.schemas import MediaSchema
 from app.feed.posts.models import POST_KINDS
-from app.fields import Bool, Text
+from app.fields import Bool, Text, WholeNumber
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
@@ -38,14 +38,10 @@ class PollInputSchema(ma.Schema):
 
 
 class GuessInputSchema(ma.Schema):
-    # strict: a fraction is refused, not truncated (1e-42 is no SKU id, no count, no price)
-    sku_id = ma.fields.Integer(strict=True, validate=ID, metadata={"example": 7})
+    sku_id = WholeNumber(validate=ID, metadata={"example": 7})
     closes_at = _when()
-    winners = ma.fields.Integer(
-        strict=True, validate=validate.Range(1, 100), metadata={"example": 3}
-    )
-    price_cents = ma.fields.Integer(
-        strict=True,
+    winners = WholeNumber(validate=validate.Range(1, 100), metadata={"example": 3})
+    price_cents = WholeNumber(
         allow_none=True,
         validate=validate.Range(1, MAX_PRICE_CENTS),
         metadata={

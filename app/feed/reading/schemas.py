@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from app.feed.posts.schemas import ID, MAX_PRICE_CENTS, PostSchema, RewardSchema
 from app.feed.shows.schemas import ShowSchema
-from app.fields import Bool, Text
+from app.fields import Bool, Text, WholeNumber
 from app.geo import lat_field, lng_field, radius_field
 from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
@@ -54,8 +54,7 @@ class VoteSchema(ma.Schema):
 
 
 class GuessSchema(ma.Schema):
-    price_cents = ma.fields.Integer(
-        strict=True,  # a fraction of a cent is refused, not truncated
+    price_cents = WholeNumber(
         required=True,
         validate=validate.Range(1, MAX_PRICE_CENTS),
         metadata={"example": 41900},
