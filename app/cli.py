@@ -37,6 +37,7 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
     from app import clock, idempotency
     from app.coupons import reminders
     from app.events import service as events_service
+    from app.feed.posts import guesses
     from app.members import sweeper as members_sweeper
     from app.orders import lifecycle
     from app.pickup import expiry
@@ -68,6 +69,11 @@ def sweep_expired(batch: int, loop: bool, interval: float) -> None:
         points = members_sweeper.sweep(session=db.session, at=clock.now())
         db.session.commit()
         click.echo(f"member points: {points}")
+        settled = 0
+        while count := guesses.settle_due(session=db.session, batch_size=batch):
+            db.session.commit()  # one batch of games per transaction
+            settled += count
+        click.echo(f"settled {settled} guess games")
         if not loop:
             return
         time.sleep(interval)

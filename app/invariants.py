@@ -47,6 +47,15 @@ COUNTERS = {
         SELECT p.id, p.voter_count, count(v.user_id) FROM posts p
         LEFT JOIN poll_votes v ON v.post_id = p.id GROUP BY p.id
         HAVING p.voter_count <> count(v.user_id)""",
+    "posts.guess_count equals its guesses": """
+        SELECT p.id, p.guess_count, count(g.user_id) FROM posts p
+        LEFT JOIN price_guesses g ON g.post_id = p.id GROUP BY p.id
+        HAVING p.guess_count <> count(g.user_id)""",
+    "a settled guess game has at most its winners rewarded, each rank once": """
+        SELECT g.post_id, count(*) FROM price_guesses g JOIN posts p ON p.id = g.post_id
+        WHERE g.coupon_id IS NOT NULL OR g.rank IS NOT NULL
+        GROUP BY g.post_id, p.guess_winners
+        HAVING count(g.coupon_id) > p.guess_winners OR count(g.rank) <> count(DISTINCT g.rank)""",
     "poll_options.votes equals the ballots naming it": """
         SELECT o.id, o.votes, count(v.user_id) FROM poll_options o
         LEFT JOIN poll_votes v ON v.post_id = o.post_id AND o.id = ANY (v.option_ids)

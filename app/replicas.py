@@ -19,6 +19,7 @@ cannot say how far behind it is and is not used.
 import itertools
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 
@@ -132,6 +133,18 @@ class ReplicaSet:
             if replica.key == key:
                 replica.usable, replica.checked_at = False, time.monotonic()
         db.engines[key].dispose()
+
+
+@contextmanager
+def on_primary():
+    """Within a read view sent to a replica: the statements of this block go to the primary
+    (a write the read must make, such as settling a game that has just closed)."""
+    key = g.pop("read_replica", None) if has_app_context() else None
+    try:
+        yield
+    finally:
+        if key is not None:
+            g.read_replica = key
 
 
 def _is_replica_trouble(error: Exception) -> bool:

@@ -32,7 +32,7 @@ class Row:
     expect: dict[str, int]
     body: dict | None = None
     query: str = ""
-    params: dict = field(default_factory=dict)  # path values other than the world's
+    params: dict = field(default_factory=dict)  # path values other than the world's ("{name}")
 
 
 def _row(expect: dict, overrides: dict, **kw) -> Row:
@@ -177,6 +177,9 @@ TABLE: dict[str, Row] = {
     "PUT /v1/posts/<int:post_id>/like": signed_in(),
     "DELETE /v1/posts/<int:post_id>/like": signed_in(),
     "POST /v1/posts/<int:post_id>/votes": signed_in(201, body={"option_ids": ["{option_id}"]}),
+    "POST /v1/posts/<int:post_id>/guesses": signed_in(
+        201, body={"price_cents": 1000}, params={"post_id": "{guess_post_id}"}
+    ),
     "GET /v1/merchants/<int:merchant_id>/follow": public(),
     "PUT /v1/merchants/<int:merchant_id>/follow": signed_in(),
     "DELETE /v1/merchants/<int:merchant_id>/follow": signed_in(),

@@ -3,7 +3,7 @@ called by every kind of caller, answers the status its row in tests/authorizatio
 
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -96,6 +96,8 @@ def world(app, client, session, merchant):
     inv.stock(session, store, sku, on_hand=10)
     campaign = coupons.campaign(session, merchant=merchant, total_qty=10)
     post = feed.post(session, merchant=merchant, kind="poll", options=("Oolong", "Pu-erh"))
+    game = feed.post(session, merchant=merchant, kind="price_guess")
+    game.guess_sku_id, game.guess_closes_at = sku.id, game.publish_at + timedelta(days=2)
     factories_stores.hours_exception(session, store=store, date=date(2030, 1, 1))
     users = {name: factories.user(session) for name in CALLERS if name != "anonymous"}
     factories.staff(session, merchant=other, user=users["other_staff"], role="owner")
@@ -174,6 +176,7 @@ def world(app, client, session, merchant):
         "pickup_code": reservation["pickup_code"],
         "coupon_code": coupon.code,
         "option_id": post.options[0].id,
+        "guess_post_id": game.id,
     }
     return callers, values
 
@@ -190,7 +193,8 @@ def _fill(value, values: dict):
 
 def _request(operation: str, row: Row, values: dict) -> tuple[str, str, dict | None]:
     method, rule = operation.split(" ", 1)
-    path = PATH_PARAM.sub(lambda m: str(row.params.get(m[1], values.get(m[1]))), rule)
+    params = _fill(row.params, values)
+    path = PATH_PARAM.sub(lambda m: str(params.get(m[1], values.get(m[1]))), rule)
     path = path.replace("<", "").replace(">", "")
     if row.query:
         path += "?" + row.query.format(**values)  # "{sku_id}" names a world value

@@ -8,10 +8,12 @@ import pytest
 from sqlalchemy import select, text
 
 from app.events import worker
-from app.events.models import WebhookDelivery
+from app.events.models import Event, WebhookDelivery
 from app.extensions import db
 from tests import factories
+from tests import factories_feed as feed_factory
 from tests import factories_inventory as inv
+from tests.factories_feed import media_root  # noqa: F401  (autouse: uploads in a temp folder)
 from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 from tests.webhook_receiver import Receiver
 
@@ -284,3 +286,49 @@ def test_two_workers_at_once_lose_nothing_and_keep_order(committed, client, owne
     for key in ("store:0", "store:1", "store:2"):
         sequences = [p["sequence"] for p in arrived if p["ordering_key"] == key]
         assert sequences == sorted(sequences) == list(range(1, 11))
+
+
+def _outbox(session, merchant_id: int) -> list[tuple[str, str, dict]]:
+    rows = session.execute(
+        select(Event.type, Event.ordering_key, Event.data)
+        .where(Event.merchant_id == merchant_id)
+        .order_by(Event.id)
+    )
+    return [tuple(r) for r in rows]
+
+
+def test_publishing_a_post_and_moderating_a_show_write_the_outbox(
+    client, session, merchant, owner, shopper
+):
+    post = feed_factory.post(session, merchant=merchant, state="draft")
+    show = feed_factory.show(session, user_id=shopper.id, merchant=merchant, state="pending")
+    session.commit()
+    publish = client.post(f"/v1/admin/posts/{post.id}/publish", json={}, headers=owner.headers)
+    assert publish.status_code == 200, publish.get_json()
+    shows = f"/v1/admin/buyer-shows/{show.id}"
+    assert client.post(f"{shows}/approve", headers=owner.headers).status_code == 200
+    reject = client.post(f"{shows}/reject", json={"reason": "Blurry"}, headers=owner.headers)
+    assert reject.status_code == 200
+    # A failed moderation (no reason) leaves no event behind.
+    assert client.post(f"{shows}/reject", json={}, headers=owner.headers).status_code == 422
+    events = _outbox(session, merchant.id)
+    assert [(t, k) for t, k, _ in events] == [
+        ("post.published", f"post:{post.id}"),
+        ("buyer_show.approved", f"buyer_show:{show.id}"),
+        ("buyer_show.rejected", f"buyer_show:{show.id}"),
+    ]
+    assert events[0][2]["post_id"] == post.id and events[0][2]["kind"] == "article"
+    assert (events[2][2]["state"], events[2][2]["reason"]) == ("rejected", "Blurry")
+
+
+def test_a_submitted_show_writes_the_outbox(client, session, merchant, shopper):
+    image = feed_factory.upload(client, shopper).get_json()["id"]
+    body = {"merchant_id": merchant.id, "body": "Lovely.", "image_ids": [image]}
+    resp = client.post("/v1/buyer-shows", json=body, headers=shopper.headers)
+    assert resp.status_code == 201, resp.get_json()
+    [(kind, key, data)] = _outbox(session, merchant.id)
+    assert (kind, key, data["state"]) == (
+        "buyer_show.submitted",
+        f"buyer_show:{resp.json['id']}",
+        "pending",
+    )

@@ -2,6 +2,7 @@
 everything else to the primary; a lagging or stopped replica is skipped without a 5xx."""
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
@@ -13,7 +14,8 @@ from app import create_app
 from app.config import sqlalchemy_url
 from app.database_setup import libpq_args
 from app.extensions import db
-from app.replicas import READ_RULES, bind_keys
+from app.feed.posts.models import Post
+from app.replicas import EXTENSION, READ_RULES, bind_keys
 from tests import factories, factories_inventory
 from tests.clusters import Cluster
 from tests.conftest import app_config
@@ -164,3 +166,42 @@ def test_with_the_replica_stopped_every_read_still_answers(cluster, committed):
             assert store_id in _nearby_ids(client)
         finally:
             cluster.db("replica", "start")
+
+
+def _closed_game(cluster) -> int:
+    """A guess game past closing, committed on the primary and not yet settled."""
+    engine = create_engine(sqlalchemy_url(cluster.primary))
+    with Session(engine) as session:
+        merchant = factories.merchant(session)
+        (sku,) = factories_inventory.skus(session, merchant)
+        post = Post(
+            merchant_id=merchant.id,
+            kind="price_guess",
+            state="published",
+            title="Guess",
+            publish_at=datetime.now(UTC) - timedelta(hours=1),
+            guess_sku_id=sku.id,
+            guess_closes_at=datetime.now(UTC) - timedelta(seconds=1),
+        )
+        session.add(post)
+        session.commit()
+        post_id = post.id
+    engine.dispose()
+    return post_id
+
+
+def test_a_reader_on_the_replica_settles_a_closed_game_on_the_primary(cluster, committed):
+    app = _app(cluster, max_lag=3600)
+    with app.app_context():
+        client = app.test_client()
+        post_id = _closed_game(cluster)
+        deadline = time.monotonic() + 10
+        while client.get(f"/v1/posts/{post_id}").status_code == 404:  # until replayed
+            assert time.monotonic() < deadline, "the replica did not replay the game"
+            time.sleep(0.05)
+    with _paused(cluster):
+        app = _app(cluster, max_lag=3600)  # a fresh process: the game is read on the replica
+        with app.app_context():
+            game = app.test_client().get(f"/v1/posts/{post_id}").get_json()["guess"]
+            assert (game["settled"], game["answer_cents"]) == (True, 1000)
+            assert app.extensions[EXTENSION].replicas[0].usable  # not taken for a broken replica

@@ -1,11 +1,14 @@
 """Segments: admin CRUD, rule bounds (422 naming the field), and each rule against rows built
 for it, sized in SQL."""
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
 from app.coupons.models import CouponUserClaims
 from app.feed.posts.models import Like
+from app.members.models import Member, MembershipProgram, MembershipTier
 from app.segments.rules import MAX_DEPTH, MAX_NODES
 from tests import factories
 from tests import factories_coupons as coupon_factory
@@ -269,3 +272,65 @@ def test_campaign_and_post_stats_split_by_segment(client, session, merchant, own
         {"segment_id": fans.id, "name": "Fans", "likes": 1, "voters": 0},
         {"segment_id": others.id, "name": "Rest", "likes": 1, "voters": 0},
     ]
+
+
+def _member(session, merchant, user, tier=None, state="active"):
+    at = datetime.now(UTC)
+    session.add(
+        Member(
+            merchant_id=merchant.id,
+            user_id=user.id,
+            member_number=f"M{user.id:011d}",
+            state=state,
+            consent_at=at,
+            joined_at=at,
+            tier_id=tier.id if tier else None,
+        )
+    )
+
+
+def test_member_of_its_program_with_a_tier_at_least(client, session, merchant, owner):
+    session.add(MembershipProgram(merchant_id=merchant.id, currency="TWD", points_per_unit=1))
+    silver, gold = (
+        MembershipTier(merchant_id=merchant.id, name=name, threshold_cents=cents)
+        for name, cents in (("Silver", 100_000), ("Gold", 500_000))
+    )
+    session.add_all([silver, gold])
+    session.flush()
+    no_tier, in_silver, in_gold, left_gold, elsewhere, stranger = _users(session, 6)
+    _member(session, merchant, no_tier)
+    _member(session, merchant, in_silver, silver)
+    _member(session, merchant, in_gold, gold)
+    _member(session, merchant, left_gold, gold, state="left")
+    other = factories.merchant(session)
+    session.add(MembershipProgram(merchant_id=other.id, currency="TWD", points_per_unit=1))
+    their_gold = MembershipTier(merchant_id=other.id, name="Gold", threshold_cents=500_000)
+    session.add(their_gold)
+    session.flush()
+    _member(session, other, elsewhere, their_gold)
+    assert stranger
+    any_member = seg.segment(session, merchant=merchant, rule={"type": "member_tier"})
+    silver_up = seg.segment(
+        session, merchant=merchant, rule={"type": "member_tier", "at_least_cents": 100_000}
+    )
+    gold_up = seg.segment(
+        session, merchant=merchant, rule={"type": "member_tier", "at_least_cents": 500_000}
+    )
+    below_gold = seg.segment(
+        session,
+        merchant=merchant,
+        rule={
+            "type": "and",
+            "rules": [
+                {"type": "member_tier"},
+                {"type": "not", "rule": {"type": "member_tier", "at_least_cents": 500_000}},
+            ],
+        },
+    )
+    session.commit()
+    assert _size(client, owner, any_member.id) == 3
+    assert _size(client, owner, silver_up.id) == 2
+    assert _size(client, owner, gold_up.id) == 1
+    assert _size(client, owner, below_gold.id) == 2  # no tier yet, and silver
+    resp = _create(client, owner, {"type": "member_tier", "at_least_cents": -1})
+    assert resp.status_code == 422 and "rule.at_least_cents" in resp.get_json()["errors"]

@@ -230,7 +230,7 @@ NearbyPageSchema = page_schema(NearbyCampaignSchema, "NearbyCampaignPage")
 class ClaimSchema(ma.Schema):
     lat = lat_field(load_default=None, allow_none=True)
     lng = lng_field(load_default=None, allow_none=True)
-    accuracy_m = Int(
+    accuracy_m = Int(  # 2.5 (or 1e-42) metres is refused, not truncated
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={
@@ -360,7 +360,7 @@ class CouponQuoteSchema(CouponPriceSchema):
 class ShakeSchema(ma.Schema):
     lat = lat_field(required=True)
     lng = lng_field(required=True)
-    accuracy_m = Int(
+    accuracy_m = Int(  # 2.5 (or 1e-42) metres is refused, not truncated
         load_default=0,
         validate=validate.Range(0, 10_000),
         metadata={"example": 25, "description": "The fix's accuracy in metres"},

@@ -1,11 +1,13 @@
 """Feed of the generated world: posts, follows, likes, polls and votes, buyer shows.
 
-Per merchant three posts published over the last 14 days: an article for its followers, a
-product post local to its first store (tagging its first SKU) and a poll targeted at that
-store's city. Seeded shoppers (feed-N@seed.shopnear.test, the demo password) follow merchants,
-like about a quarter of their posts and vote in half of their polls; a quarter of the merchants
-(all in the demo) get an approved buyer show. Counters are set from the rows they count, so
-they start exact. All in SQL inside the seed's transaction, deterministic from the seed.
+Per merchant four posts published over the last 14 days: an article for its followers, a
+product post local to its first store (tagging its first SKU), a poll targeted at that
+store's city and a guess-the-price game on its first SKU closing in three days (3 winners).
+Seeded shoppers (feed-N@seed.shopnear.test, the demo password) follow merchants, like about a
+quarter of their posts, vote in half of their polls and guess in half of their games; a
+quarter of the merchants (all in the demo) get an approved buyer show. Counters are set from the
+rows they count, so they start exact. All in SQL inside the seed's transaction, deterministic
+from the seed.
 """
 
 from app.accounts import service as accounts_service
@@ -37,22 +39,26 @@ FROM (SELECT DISTINCT ON (merchant_id) merchant_id, id AS store_id, city
 _POSTS = (
     """
 INSERT INTO posts (merchant_id, kind, state, title, body, sku_ids, store_id, cities,
-                   publish_at, poll_closes_at)
+                   publish_at, poll_closes_at, guess_sku_id, guess_closes_at, guess_winners)
 SELECT m.merchant_id, k.kind, 'published', k.title, 'Generated post.',
-       CASE WHEN k.kind = 'product' THEN ARRAY[sku.id] ELSE '{}' END,
+       CASE WHEN k.kind IN ('product', 'price_guess') THEN ARRAY[sku.id] ELSE '{}' END,
        CASE WHEN k.kind = 'product' THEN m.store_id END,
        CASE WHEN k.kind = 'poll' THEN ARRAY[lower(m.city)] ELSE '{}' END,
        now() - make_interval(secs => (hashint8extended(m.merchant_id * 4 + k.n, %(seed)s)
                                       & 1048575) %% (14 * 86400)),
-       CASE WHEN k.kind = 'poll' THEN now() + interval '7 days' END
+       CASE WHEN k.kind = 'poll' THEN now() + interval '7 days' END,
+       CASE WHEN k.kind = 'price_guess' THEN sku.id END,
+       CASE WHEN k.kind = 'price_guess' THEN now() + interval '3 days' END,
+       3
 FROM seed_feed_merchants m
 CROSS JOIN (VALUES (1, 'article', 'New this week'), (2, 'product', 'In store now'),
-                   (3, 'poll', 'What should we stock next?')) k (n, kind, title)
+                   (3, 'poll', 'What should we stock next?'),
+                   (4, 'price_guess', 'Guess the price')) k (n, kind, title)
 -- one pass over the SKUs: a per-merchant ORDER BY id LIMIT 1 walks the primary key through
 -- every earlier merchant's SKUs (they are numbered merchant by merchant)
 LEFT JOIN (SELECT merchant_id, min(id) AS id FROM skus GROUP BY merchant_id) sku
   ON sku.merchant_id = m.merchant_id
-WHERE k.kind <> 'product' OR sku.id IS NOT NULL
+WHERE k.kind NOT IN ('product', 'price_guess') OR sku.id IS NOT NULL
 """,
     """
 INSERT INTO poll_options (post_id, position, label)
@@ -85,6 +91,15 @@ JOIN poll_options o ON o.post_id = p.id
 WHERE hashint8extended(p.id * 17 + f.user_id, %(seed)s) & 1 = 0
 """,
     """
+INSERT INTO price_guesses (merchant_id, post_id, user_id, price_cents)
+SELECT p.merchant_id, p.id, f.user_id,
+       greatest(1, s.price_cents * (50 + (hashint8extended(p.id * 37 + f.user_id, %(seed)s)
+                                          & 1048575) %% 101) / 100)
+FROM follows f JOIN posts p ON p.merchant_id = f.merchant_id AND p.kind = 'price_guess'
+JOIN skus s ON s.id = p.guess_sku_id
+WHERE hashint8extended(p.id * 13 + f.user_id, %(seed)s) & 1 = 0
+""",
+    """
 INSERT INTO buyer_shows (user_id, merchant_id, sku_ids, body, rating, verified, state,
                          moderated_at)
 SELECT DISTINCT ON (f.merchant_id) f.user_id, f.merchant_id, COALESCE(p.sku_ids, '{}'),
@@ -110,6 +125,11 @@ FROM (SELECT post_id, count(*) AS n FROM likes GROUP BY post_id) c WHERE posts.i
     """
 UPDATE posts SET voter_count = c.n
 FROM (SELECT post_id, count(*) AS n FROM poll_votes GROUP BY post_id) c
+WHERE posts.id = c.post_id
+""",
+    """
+UPDATE posts SET guess_count = c.n
+FROM (SELECT post_id, count(*) AS n FROM price_guesses GROUP BY post_id) c
 WHERE posts.id = c.post_id
 """,
     """

@@ -14,11 +14,15 @@ A rule is a JSON tree; inner nodes combine, leaves test one thing we know of a s
                                                  claimed (redeemed: used) a coupon of the campaign
     {"type": "buyer_show"}                       wrote an approved buyer show about the merchant
     {"type": "near_store", "radius_m": 500}      within R metres of one of its active stores now
+    {"type": "member_tier", "at_least_cents": 500000}
+                                                 an active member of its program whose current
+                                                 tier's threshold is at least X (a tier "at
+                                                 least Gold" names Gold's threshold); left out:
+                                                 any active member, with a tier or not
 
 Rules are evaluated only in SQL, by `segment_rule_matches(rule, merchant_id, user_id, point)`
 (migration 0011), inside the queries that list, show or claim what a segment targets. A new leaf
-is one entry in LEAVES plus one branch of that function (the membership tier leaf waits for the
-membership tables: {"type": "member_tier", "at_least": X}).
+is one entry in LEAVES plus one branch of that function (member_tier: migration 0017).
 """
 
 from collections.abc import Callable
@@ -34,6 +38,7 @@ MAX_NODES = 32  # every node of the tree
 MAX_LIST = 50  # cities, SKUs
 CITY_CHARS = 80
 COMBINERS = ("and", "or")
+MAX_THRESHOLD_CENTS = 10**12
 
 
 def _int(node: dict, key: str, path: str, low: int, high: int, *, required: bool = True):
@@ -84,6 +89,11 @@ def _coupon(node: dict, path: str) -> dict:
     return {"campaign_id": _int(node, "campaign_id", path, 1, 2**62), "redeemed": redeemed}
 
 
+def _member_tier(node: dict, path: str) -> dict:
+    at_least = _int(node, "at_least_cents", path, 0, MAX_THRESHOLD_CENTS, required=False)
+    return {} if at_least is None else {"at_least_cents": at_least}
+
+
 LEAVES: dict[str, Callable[[dict, str], dict]] = {
     "follows": lambda node, path: {},
     "city": _cities,
@@ -91,6 +101,7 @@ LEAVES: dict[str, Callable[[dict, str], dict]] = {
     "coupon": _coupon,
     "buyer_show": lambda node, path: {},
     "near_store": lambda node, path: {"radius_m": _int(node, "radius_m", path, 1, 50_000)},
+    "member_tier": _member_tier,
 }
 TYPES = (*COMBINERS, "not", *LEAVES)
 

@@ -16,7 +16,8 @@ RULE_EXAMPLE = {
 }
 RULE_HELP = (
     "and/or (rules), not (rule) over: follows, city (cities), pickups (at_least, days, sku_ids),"
-    " coupon (campaign_id, redeemed), buyer_show, near_store (radius_m); at most 5 deep and"
+    " coupon (campaign_id, redeemed), buyer_show, near_store (radius_m),"
+    " member_tier (at_least_cents: the lowest tier threshold); at most 5 deep and"
     " 32 parts."
 )
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 
-POST_KINDS = ("article", "video", "poll", "product")
+POST_KINDS = ("article", "video", "poll", "product", "price_guess")
 # Stored states; "scheduled" is not stored: it is a published post whose publish_at lies ahead,
 # so it goes live at publish_at without a sweeper.
 POST_STATES = ("draft", "published", "hidden")
@@ -39,6 +39,9 @@ class Post(db.Model):
         CheckConstraint("state = 'draft' OR publish_at IS NOT NULL", name="publish_at"),
         CheckConstraint("like_count >= 0 AND voter_count >= 0", name="counts"),
         CheckConstraint("poll_max_choices BETWEEN 1 AND 10", name="poll_max_choices"),
+        CheckConstraint("guess_winners BETWEEN 1 AND 100", name="guess_winners"),
+        CheckConstraint("guess_count >= 0", name="guess_count"),
+        CheckConstraint("guess_price_cents > 0", name="guess_price_cents"),
         # The feed and the merchant page read live posts newest first.
         Index(
             "ix_posts_live",
@@ -54,11 +57,17 @@ class Post(db.Model):
             postgresql_where=text("state = 'published'"),
         ),
         Index("ix_posts_cities", "cities", postgresql_using="gin"),
+        # The sweeper's queue: guess games past closing that have not been settled.
+        Index(
+            "ix_posts_guesses_due",
+            "guess_closes_at",
+            postgresql_where=text("kind = 'price_guess' AND guess_settled_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(10), server_default="draft")
     title: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str | None] = mapped_column(Text)
@@ -79,7 +88,17 @@ class Post(db.Model):
     poll_hide_results: Mapped[bool] = mapped_column(Boolean, server_default="false")
     publish_at: Mapped[datetime | None]
     hidden_reason: Mapped[str | None] = mapped_column(String(500))
-    # A coupon for voting in this poll (see app/feed/posts/rewards.py).
+    # Guess the price (app/feed/posts/guesses.py): the SKU, when guessing stops, how many of the
+    # closest win, and the answer: a price the merchant set (hidden until settled) or, without
+    # one, the SKU's price when the game is settled; `guess_answer_cents` is written then.
+    guess_sku_id: Mapped[int | None] = mapped_column(ForeignKey("skus.id", ondelete="SET NULL"))
+    guess_closes_at: Mapped[datetime | None]
+    guess_winners: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    guess_price_cents: Mapped[int | None] = mapped_column(BigInteger)
+    guess_answer_cents: Mapped[int | None] = mapped_column(BigInteger)
+    guess_settled_at: Mapped[datetime | None]
+    guess_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    # A coupon for voting in this poll, or for winning this guess game (app/feed/posts/rewards.py).
     reward_campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("coupon_campaigns.id", ondelete="SET NULL")
     )
@@ -148,6 +167,30 @@ class Like(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PriceGuess(db.Model):
+    """One guess per shopper and game; `rank` (1 = closest, ties: the earlier guess) and the
+    winners' coupon or why none was issued are written once, when the game is settled."""
+
+    __tablename__ = "price_guesses"
+    __table_args__ = (
+        Index("uq_price_guesses_post_id_user_id", "post_id", "user_id", unique=True),
+        Index("ix_price_guesses_post_id_rank", "post_id", "rank"),
+        CheckConstraint("price_cents > 0", name="price_cents"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id", ondelete="CASCADE"))
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    rank: Mapped[int | None] = mapped_column(Integer)
+    coupon_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coupons.id", ondelete="SET NULL"), index=True
+    )
+    reward_reason: Mapped[str | None] = mapped_column(String(64))
 
 
 REWARD_TRIGGERS = ("follow", "buyer_show")

@@ -1,8 +1,8 @@
 """How a post looks to its reader: merchant, store, images, likes, poll results, products.
 
 A page of posts costs a fixed handful of queries (merchants, stores, media, my likes and votes,
-SKUs), plus, for product posts read with a position, one nearest-stock lookup per distinct SKU
-(at most NEAREST_STOCK_SKUS of them).
+SKUs, and for guess games my guesses and the winners), plus, for product posts read with a
+position, one nearest-stock lookup per distinct SKU (at most NEAREST_STOCK_SKUS of them).
 """
 
 from datetime import datetime
@@ -14,6 +14,7 @@ from app.accounts.models import Merchant
 from app.catalog import service as catalog_service
 from app.catalog.models import Product, Sku
 from app.feed.media import service as media_service
+from app.feed.posts import guesses
 from app.feed.posts.models import Like, PollVote, Post
 from app.feed.posts.service import now
 from app.inventory import availability
@@ -114,6 +115,7 @@ def describe_posts(
     media = media_service.media_by_ids(session=session, media_ids=media_ids)
     products = _products(session, posts, near)
     liked, votes = _viewer_marks(session, [p.id for p in posts], viewer_id)
+    games = guesses.describe_games(session=session, posts=posts, viewer_id=viewer_id, admin=admin)
     at, distances = now(), distances or {}
     views = []
     for post in posts:
@@ -136,6 +138,7 @@ def describe_posts(
             "liked_by_me": post.id in liked,
             "distance_m": round(distance) if distance is not None else None,
             "poll": _poll_view(post, at, votes.get(post.id), admin=admin),
+            "guess": games.get(post.id),
         }
         if admin:
             view.update(_admin_fields(post, at))

@@ -13,6 +13,7 @@ from app.pagination import PageArgsSchema, page_schema
 
 ID = validate.Range(1, 2**62)
 STATUSES = ("draft", "scheduled", "published", "hidden")
+MAX_PRICE_CENTS = 10**12
 
 
 def _when(**kwargs) -> ma.fields.AwareDateTime:
@@ -34,6 +35,20 @@ class PollInputSchema(ma.Schema):
     max_choices = Int(validate=validate.Range(1, 10), metadata={"example": 1})
     closes_at = _when(allow_none=True)
     hide_results_until_close = Bool(metadata={"example": False})
+
+
+class GuessInputSchema(ma.Schema):
+    sku_id = Int(validate=ID, metadata={"example": 7})
+    closes_at = _when()
+    winners = Int(validate=validate.Range(1, 100), metadata={"example": 3})
+    price_cents = Int(
+        allow_none=True,
+        validate=validate.Range(1, MAX_PRICE_CENTS),
+        metadata={
+            "example": 42000,
+            "description": "The answer, hidden until close; left out: the SKU's price then",
+        },
+    )
 
 
 class PostUpdateSchema(ma.Schema):
@@ -70,10 +85,14 @@ class PostUpdateSchema(ma.Schema):
         metadata={"example": [3], "description": "Only shoppers in one of these segments"},
     )
     poll = ma.fields.Nested(PollInputSchema)
+    guess = ma.fields.Nested(GuessInputSchema)
     reward_campaign_id = Int(
         allow_none=True,
         validate=ID,
-        metadata={"example": 9, "description": "Polls: a coupon campaign rewarding voters"},
+        metadata={
+            "example": 9,
+            "description": "A coupon campaign rewarding a poll's voters or a guess game's winners",
+        },
     )
 
 
@@ -124,6 +143,42 @@ class PollSchema(ma.Schema):
     options = ma.fields.List(ma.fields.Nested(PollOptionSchema))
 
 
+class GuessLeaderSchema(ma.Schema):
+    rank = Int(metadata={"example": 1})
+    price_cents = Int(metadata={"example": 41900})
+    off_by_cents = Int(metadata={"example": 100})
+    mine = Bool(metadata={"example": False})
+
+
+class MyGuessSchema(ma.Schema):
+    price_cents = Int(metadata={"example": 41900})
+    guessed_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
+    rank = Int(allow_none=True, metadata={"example": 4})
+    won = Bool(allow_none=True, metadata={"example": False})
+    coupon_id = Int(allow_none=True, metadata={"example": None})
+    reward_reason = Text(allow_none=True, metadata={"example": "coupons.sold_out"})
+
+
+class GuessGameSchema(ma.Schema):
+    sku_id = Int(allow_none=True, metadata={"example": 7})
+    closes_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
+    closed = Bool(metadata={"example": False})
+    settled = Bool(metadata={"example": False})
+    winners = Int(metadata={"example": 3})
+    guess_count = Int(metadata={"example": 40})
+    answer_cents = Int(
+        allow_none=True, metadata={"example": None, "description": "Shown once settled"}
+    )
+    hidden_price_cents = Int(
+        allow_none=True, metadata={"example": None, "description": "Merchant staff only"}
+    )
+    leaders = ma.fields.List(
+        ma.fields.Nested(GuessLeaderSchema),
+        metadata={"description": "The closest guesses once settled (ties: the earliest)"},
+    )
+    my_guess = ma.fields.Nested(MyGuessSchema, allow_none=True)
+
+
 class PostMerchantSchema(ma.Schema):
     id = Int(metadata={"example": 3})
     name = Text(metadata={"example": "Leaf & Bean"})
@@ -169,6 +224,7 @@ class PostSchema(ma.Schema):
     liked_by_me = Bool(metadata={"example": False})
     distance_m = Int(allow_none=True, metadata={"example": 640})
     poll = ma.fields.Nested(PollSchema, allow_none=True)
+    guess = ma.fields.Nested(GuessGameSchema, allow_none=True)
     reward = ma.fields.Nested(
         RewardSchema, allow_none=True, metadata={"description": "Only in a vote's answer"}
     )

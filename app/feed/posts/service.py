@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.accounts import service as accounts_service
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
+from app.events import service as events_service
 from app.feed.media import service as media_service
 from app.feed.posts import rewards
 from app.feed.posts.models import PollOption, Post
@@ -26,6 +27,12 @@ POLL_FIELDS = {
     "closes_at": "poll_closes_at",
     "hide_results_until_close": "poll_hide_results",
 }
+GUESS_FIELDS = {
+    "sku_id": "guess_sku_id",
+    "closes_at": "guess_closes_at",
+    "winners": "guess_winners",
+    "price_cents": "guess_price_cents",
+}
 
 
 # What a new post starts with (the column defaults, needed before the row is written).
@@ -38,6 +45,7 @@ NEW_POST = {
     "options": [],
     "poll_max_choices": 1,
     "poll_hide_results": False,
+    "guess_winners": 1,
 }
 
 
@@ -103,6 +111,9 @@ def _check_references(session: Session, merchant_id: int, data: dict) -> None:
             session=session, merchant_id=merchant_id, sku_ids=data["sku_ids"]
         )
     _check_media(session, merchant_id, data)
+    guess_sku = (data.get("guess") or {}).get("sku_id")
+    if guess_sku is not None:
+        check_skus(session=session, merchant_id=merchant_id, sku_ids=[guess_sku])
     if data.get("reward_campaign_id") is not None:
         rewards.check_campaign(
             session=session,
@@ -129,21 +140,34 @@ def _check_complete(post: Post) -> None:
         "video": ("video_url", "cover_id"),
         "poll": ("title",),
         "product": ("sku_ids",),
+        "price_guess": ("title",),
     }[post.kind]
     for field in required:
         if not getattr(post, field):
             raise Invalid(field, f"Required for {post.kind} posts.")
     if post.kind != "video" and post.video_url:
         raise Invalid("video_url", "Only video posts have a video.")
-    if post.kind != "poll" and post.reward_campaign_id:
-        raise Invalid("reward_campaign_id", "Only polls reward voters.")
+    if post.kind not in ("poll", "price_guess") and post.reward_campaign_id:
+        raise Invalid("reward_campaign_id", "Only polls and guess games reward.")
+    if post.kind == "price_guess":
+        _check_guess_complete(post)
     if post.kind == "poll":
-        if not post.options:
-            raise Invalid("poll", "Required for poll posts.")
-        if post.poll_max_choices > len(post.options):
-            raise Invalid("poll.max_choices", "At most the number of options.")
-        if post.poll_hide_results and post.poll_closes_at is None:
-            raise Invalid("poll.hide_results_until_close", "Needs closes_at.")
+        _check_poll_complete(post)
+
+
+def _check_guess_complete(post: Post) -> None:
+    for key in ("sku_id", "closes_at"):
+        if getattr(post, GUESS_FIELDS[key]) is None:
+            raise Invalid(f"guess.{key}", "Required for price_guess posts.")
+
+
+def _check_poll_complete(post: Post) -> None:
+    if not post.options:
+        raise Invalid("poll", "Required for poll posts.")
+    if post.poll_max_choices > len(post.options):
+        raise Invalid("poll.max_choices", "At most the number of options.")
+    if post.poll_hide_results and post.poll_closes_at is None:
+        raise Invalid("poll.hide_results_until_close", "Needs closes_at.")
 
 
 def _apply_poll(session: Session, post: Post, poll: dict | None, at: datetime) -> None:
@@ -165,12 +189,25 @@ def _apply_poll(session: Session, post: Post, poll: dict | None, at: datetime) -
         ]
 
 
+def _apply_guess(post: Post, guess: dict | None, at: datetime) -> None:
+    if guess is None:
+        return
+    if post.kind != "price_guess":
+        raise Invalid("guess", "Only price_guess posts have a guess game.")
+    if post.state != "draft" and post.publish_at <= at:
+        raise Conflict("A guess game that went live cannot change.", type="feed.guess_locked")
+    for key, column in GUESS_FIELDS.items():
+        if key in guess:
+            setattr(post, column, guess[key])
+
+
 def create_post(*, session: Session, merchant_id: int, user_id: int, data: dict) -> Post:
     """A draft post of the merchant."""
     _check_references(session, merchant_id, data)
-    poll = data.pop("poll", None)
+    poll, guess = data.pop("poll", None), data.pop("guess", None)
     post = Post(merchant_id=merchant_id, created_by=user_id, **{**NEW_POST, **data})
     _apply_poll(session, post, poll, now())
+    _apply_guess(post, guess, now())
     _check_complete(post)
     session.add(post)
     session.flush()  # the id goes back to the caller
@@ -182,17 +219,19 @@ def update_post(*, session: Session, merchant_id: int, post_id: int, changes: di
     post = get_post(session=session, merchant_id=merchant_id, post_id=post_id, lock=True)
     _check_references(session, merchant_id, changes)
     _apply_poll(session, post, changes.pop("poll", None), now())
+    _apply_guess(post, changes.pop("guess", None), now())
     for key, value in changes.items():
         setattr(post, key, value)
     _check_complete(post)
-    if post.state == "published" and post.kind == "poll":
+    if post.state == "published" and post.kind in ("poll", "price_guess"):
         _check_closes_after_publish(post)
     return post
 
 
 def _check_closes_after_publish(post: Post) -> None:
-    if post.poll_closes_at is not None and post.poll_closes_at <= post.publish_at:
-        raise Invalid("poll.closes_at", "Must be after the post is published.")
+    for field, closes_at in (("poll", post.poll_closes_at), ("guess", post.guess_closes_at)):
+        if closes_at is not None and closes_at <= post.publish_at:
+            raise Invalid(f"{field}.closes_at", "Must be after the post is published.")
 
 
 def publish_post(
@@ -212,6 +251,19 @@ def publish_post(
         post.publish_at = at  # keeps its old place in the feed when unhidden
     post.state, post.hidden_reason = "published", None
     _check_closes_after_publish(post)
+    events_service.emit(
+        session=session,
+        type="post.published",
+        merchant_id=merchant_id,
+        ordering_key=f"post:{post.id}",
+        data={
+            "post_id": post.id,
+            "kind": post.kind,
+            "title": post.title,
+            "publish_at": post.publish_at,
+            "segment_ids": post.segment_ids,
+        },
+    )
     return post
 
 

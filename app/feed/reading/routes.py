@@ -2,10 +2,11 @@
 
 from flask.views import MethodView
 
-from app import rate_limits
+from app import idempotency, rate_limits, replicas
 from app.accounts.permissions import current_user_id, login_required, optional_login
 from app.blueprint import Blueprint
 from app.extensions import db
+from app.feed.posts import guesses
 from app.feed.posts.schemas import PostPageSchema, PostSchema
 from app.feed.reading import reactions, schemas
 from app.feed.reading import service as reading
@@ -50,7 +51,16 @@ class PostDetail(MethodView):
     @feed_blp.response(200, PostSchema)
     def get(self, post_id):
         """One published post (drafts, scheduled and hidden posts are 404)."""
-        return reading.post_view(session=db.session, post_id=post_id, viewer_id=current_user_id())
+        view = reading.post_view(session=db.session, post_id=post_id, viewer_id=current_user_id())
+        game = view["guess"]
+        if game is None or game["settled"] or not game["closed"]:
+            return view
+        with replicas.on_primary():  # the first reader after closing settles the game
+            guesses.settle(session=db.session, post_id=post_id)
+            db.session.commit()
+            return reading.post_view(
+                session=db.session, post_id=post_id, viewer_id=current_user_id()
+            )
 
 
 @feed_blp.route("/posts/<int:post_id>/like")
@@ -87,6 +97,31 @@ class PollVotes(MethodView):
         )
         db.session.commit()
         return result
+
+
+@feed_blp.route("/posts/<int:post_id>/guesses")
+class PriceGuesses(MethodView):
+    @login_required
+    @feed_blp.arguments(schemas.GuessSchema)
+    @feed_blp.arguments(idempotency.IdempotencyHeaderSchema, location="headers")
+    @feed_blp.response(201, schemas.GuessResultSchema)
+    @feed_blp.alt_response(409, description="Already guessed (guesses are final) or game closed")
+    def post(self, data, headers, post_id):
+        """Guess the price, once; after close the post shows the answer and my rank."""
+        user_id = current_user_id()
+        outcome = idempotency.run_once(
+            session=db.session,
+            user_id=user_id,
+            scope=f"feed.guess:{post_id}",
+            key=headers["idempotency_key"],
+            payload=data,
+            work=lambda: (
+                201,
+                guesses.make_guess(session=db.session, user_id=user_id, post_id=post_id, **data),
+            ),
+        )
+        db.session.commit()
+        return outcome.body, outcome.status
 
 
 @feed_blp.route("/merchants/<int:merchant_id>/follow")

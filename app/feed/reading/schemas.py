@@ -3,10 +3,11 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.feed.posts.schemas import ID, PostSchema, RewardSchema
+from app.feed.posts.schemas import ID, MAX_PRICE_CENTS, PostSchema, RewardSchema
 from app.feed.shows.schemas import ShowSchema
 from app.fields import Bool, Int, Text
 from app.geo import lat_field, lng_field, radius_field
+from app.idempotency import StoredDateTime
 from app.pagination import PageArgsSchema, page_schema
 
 
@@ -50,6 +51,21 @@ class VoteSchema(ma.Schema):
         validate=validate.Length(1, 10),
         metadata={"example": [5]},
     )
+
+
+class GuessSchema(ma.Schema):
+    price_cents = Int(
+        required=True,
+        validate=validate.Range(1, MAX_PRICE_CENTS),
+        metadata={"example": 41900},
+    )
+
+
+class GuessResultSchema(ma.Schema):
+    post_id = Int(metadata={"example": 101})
+    price_cents = Int(metadata={"example": 41900})
+    guessed_at = StoredDateTime(metadata={"example": "2026-11-25T09:00:00Z"})
+    closes_at = StoredDateTime(metadata={"example": "2026-11-26T09:00:00Z"})
 
 
 class FollowSchema(ma.Schema):

@@ -15,6 +15,7 @@ from app.accounts import service as accounts_service
 from app.accounts.models import Merchant, User
 from app.catalog import service as catalog_service
 from app.errors import Conflict, Invalid, NotFound
+from app.events import service as events_service
 from app.feed.media import service as media_service
 from app.feed.posts import rewards
 from app.feed.posts.service import check_skus, now
@@ -83,6 +84,7 @@ def create_show(*, session: Session, user_id: int, data: dict) -> dict:
             session.add(show)
     except IntegrityError:
         raise Conflict("This reservation has a show already.", type="feed.show_exists") from None
+    _emit(session, show)
     return describe_shows(session=session, shows=[show])[0]
 
 
@@ -200,6 +202,7 @@ def moderate_show(
     show.reject_reason = None if approve else reason
     show.moderated_by, show.moderated_at = moderator_id, now()
     _tell_author(session, show, merchant_id)
+    _emit(session, show)
     reward = None
     if first_approval:  # only a pending show's approval rewards, not a re-approval
         campaign_id = rewards.reward_campaign(
@@ -207,6 +210,28 @@ def moderate_show(
         )
         reward = rewards.grant(session=session, user_id=show.user_id, campaign_id=campaign_id)
     return {**describe_shows(session=session, shows=[show])[0], "reward": reward}
+
+
+EVENT_OF_STATE = {"pending": "submitted", "approved": "approved", "rejected": "rejected"}
+
+
+def _emit(session: Session, show: BuyerShow) -> None:
+    """buyer_show.submitted / approved / rejected, in the transaction of the change."""
+    events_service.emit(
+        session=session,
+        type=f"buyer_show.{EVENT_OF_STATE[show.state]}",
+        merchant_id=show.merchant_id,
+        ordering_key=f"buyer_show:{show.id}",
+        data={
+            "buyer_show_id": show.id,
+            "state": show.state,
+            "user_id": show.user_id,
+            "sku_ids": show.sku_ids,
+            "verified": show.verified,
+            "reason": show.reject_reason,
+            "moderated_at": show.moderated_at,
+        },
+    )
 
 
 def _tell_author(session: Session, show: BuyerShow, merchant_id: int) -> None:
