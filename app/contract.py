@@ -16,6 +16,7 @@ from http import HTTPStatus
 
 from apispec import APISpec
 
+from app.accounts.permissions import MERCHANT_HEADER_MARK, MERCHANT_HEADER_PARAMETER
 from app.errors import PROBLEM
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -85,6 +86,8 @@ def document_problems(spec: APISpec) -> None:
             operation = path_item.get(method)
             if operation is None:
                 continue
+            if operation.pop(MERCHANT_HEADER_MARK, False):
+                operation.setdefault("parameters", []).append(dict(MERCHANT_HEADER_PARAMETER))
             _optional_body(spec, operation)
             responses = operation.setdefault("responses", {})
             _replay_header(path_item, operation)

@@ -44,6 +44,16 @@ BEARER_REQUIRED = [{"bearerAuth": []}]
 BEARER_OPTIONAL = [{}, {"bearerAuth": []}]
 
 
+MERCHANT_HEADER_MARK = "x-merchant-header"
+MERCHANT_HEADER_PARAMETER = {
+    "in": "header",
+    "name": MERCHANT_HEADER,
+    "required": False,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    "description": "The merchant to act for; needed by staff of several merchants.",
+}
+
+
 def _document(
     wrapper,
     *,
@@ -60,15 +70,9 @@ def _document(
     manual = doc.setdefault("manual_doc", {})
     manual["security"] = security
     if merchant_header:
-        manual.setdefault("parameters", []).append(
-            {
-                "in": "header",
-                "name": MERCHANT_HEADER,
-                "required": False,
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
-                "description": "The merchant to act for; needed by staff of several merchants.",
-            }
-        )
+        # A marker, not `parameters`: flask-smorest would let a manual list replace the view's
+        # own query parameters. app/contract.py turns it into the header parameter.
+        manual[MERCHANT_HEADER_MARK] = True
     wrapper._apidoc = doc
 
 

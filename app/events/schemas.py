@@ -110,7 +110,7 @@ DeliveryPageSchema = page_schema(DeliverySchema, "DeliveryPageSchema")
 class EventArgsSchema(FeedArgsSchema):
     types = DelimitedList(
         Text(validate=validate.OneOf(EVENT_TYPES)),
-        load_default=None,
+        load_default=list,
         validate=validate.Length(1, len(EVENT_TYPES)),
         metadata={"example": "reservation.created,reservation.cancelled"},
     )
