@@ -70,3 +70,10 @@ class QueryBool(ma.fields.Boolean):
 
     truthy = {"true"}
     falsy = {"false"}
+
+
+def changes(schema: type[ma.Schema]) -> ma.Schema:
+    """A PATCH body of `schema`: each top-level field may be left out, but an object given inside
+    it (a tier, a service, a window) is whole. `partial=True` would reach into nested objects too
+    and let `{"services": [{"count": 2}]}` through without the service's name."""
+    return schema(partial=tuple(schema._declared_fields))

@@ -15,6 +15,7 @@ from app.blueprint import Blueprint, prebuilt_json
 from app.coupons import claims, redemption, schemas, shake
 from app.coupons import service as coupons_service
 from app.extensions import db, limiter
+from app.fields import changes
 
 coupons_blp = Blueprint(
     "coupons", __name__, url_prefix="/v1", description="Coupons nearby, claims and the wallet"
@@ -233,7 +234,7 @@ class Campaign(MethodView):
         )
 
     @staff_required(*CAMPAIGN_MANAGERS)
-    @admin_coupons_blp.arguments(schemas.CampaignUpdateSchema(partial=True))
+    @admin_coupons_blp.arguments(changes(schemas.CampaignUpdateSchema))
     @admin_coupons_blp.response(200, schemas.CampaignSchema)
     @admin_coupons_blp.alt_response(409, description="Unsafe once coupons are claimed, or ended")
     def patch(self, changes, campaign_id, staff):

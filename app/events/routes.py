@@ -7,6 +7,7 @@ from app.blueprint import Blueprint
 from app.events import delivery_log, schemas
 from app.events import service as events_service
 from app.extensions import db
+from app.fields import changes
 from app.pagination import PageArgsSchema
 
 admin_events_blp = Blueprint(
@@ -53,7 +54,7 @@ class Webhook(MethodView):
         )
 
     @staff_required(*MANAGERS)
-    @admin_events_blp.arguments(schemas.WebhookUpdateSchema(partial=True))
+    @admin_events_blp.arguments(changes(schemas.WebhookUpdateSchema))
     @admin_events_blp.response(200, schemas.WebhookSchema)
     def patch(self, changes, endpoint_id, staff):
         """Change an endpoint's URL, description or event types."""

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from app.accounts.permissions import current_user_id, login_required, staff_required
 from app.blueprint import Blueprint
 from app.extensions import db
+from app.fields import changes
 from app.inventory import service as inventory_service
 from app.members import schemas, service_cards
 from app.pagination import PageArgsSchema
@@ -52,7 +53,7 @@ class Template(MethodView):
         )
 
     @staff_required(*EDITORS)
-    @admin_cards_blp.arguments(schemas.TemplateUpdateSchema(partial=True))
+    @admin_cards_blp.arguments(changes(schemas.TemplateUpdateSchema))
     @admin_cards_blp.response(200, schemas.TemplateSchema)
     def patch(self, changes, template_id, staff):
         """Change a template (issued cards keep theirs)."""

@@ -174,7 +174,7 @@ class TemplateSchema(ma.Schema):
 
 
 class TemplateUpdateSchema(TemplateSchema):
-    """A template's changes: any of its fields (loaded with partial=True by the route)."""
+    """A template's changes: any of its fields (loaded by app.fields.changes in the route)."""
 
 
 TemplatePageSchema = page_schema(TemplateSchema, "TemplatePageSchema")

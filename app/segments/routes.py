@@ -5,6 +5,7 @@ from flask.views import MethodView
 from app.accounts.permissions import staff_required
 from app.blueprint import Blueprint
 from app.extensions import db
+from app.fields import changes
 from app.pagination import PageArgsSchema
 from app.segments import schemas
 from app.segments import service as segments_service
@@ -54,7 +55,7 @@ class Segment(MethodView):
         )
 
     @staff_required(*MANAGERS)
-    @admin_segments_blp.arguments(schemas.SegmentUpdateSchema(partial=True))
+    @admin_segments_blp.arguments(changes(schemas.SegmentUpdateSchema))
     @admin_segments_blp.response(200, schemas.SegmentSchema)
     def patch(self, changes, segment_id, staff):
         """Rename a segment or change its rule."""
