@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from flask_migrate import upgrade
+from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -16,6 +17,12 @@ from app.config import Config, sqlalchemy_url
 from app.database_setup import ensure_database
 from app.extensions import db, limiter
 from tests import factories
+
+# Property tests run on a shared 2-core machine: how fast Hypothesis draws inputs there says
+# nothing about shopnear (speed is the benchmarks' business), so neither its deadline nor its
+# too-slow health check may fail a run. Every assertion stays.
+settings.register_profile("shopnear", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shopnear")
 
 PASSWORD = factories.PASSWORD
 

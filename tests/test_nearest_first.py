@@ -15,7 +15,9 @@ from tests.test_stores_nearby import destination, geodesic_m
 
 TAIPEI = inv.TAIPEI
 PROPERTY = settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 

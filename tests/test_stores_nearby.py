@@ -118,7 +118,7 @@ def test_filters_pickup_merchant_and_name(client, session, merchant):
 @settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     lat=st.floats(25.00, 25.07),
@@ -158,7 +158,7 @@ def test_the_fixture_really_crosses_sphere_and_spheroid(crossed):
 @settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     lat=st.floats(25.030, 25.036),
