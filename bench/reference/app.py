@@ -26,7 +26,7 @@ def _sql(statement) -> str:
     return str(statement.compile(dialect=DIALECT))
 
 
-NEARBY_SQL = _sql(_nearby_sql((), False))
+NEARBY_SQL = _sql(_nearby_sql(()))
 MAP_SQL = _sql(_map_sql((), False))
 DETAIL_SQL = _sql(DETAIL)
 SKU_NEARBY_SQL = _sql(SKU_NEARBY)
@@ -66,6 +66,8 @@ def nearby():
         "radius": int(args.get("radius_m", 5000)),
         "limit": 21,
         "now": dt.datetime.now(dt.UTC),
+        "after_distance": -1.0,
+        "after_id": 0,
     }
     with cursor() as cur:
         cur.execute(NEARBY_SQL, params)
@@ -77,10 +79,10 @@ def nearby():
             "merchant": {"id": r[2], "name": r[3]},
             "address": r[4],
             "location": {"lat": r[5], "lng": r[6]},
-            "open_now": r[9],
-            "next_change_at": _local(r[10], r[11]),
-            "pickup_enabled": r[12],
-            "distance_m": round(r[8]),
+            "open_now": r[8],
+            "next_change_at": _local(r[9], r[10]),
+            "pickup_enabled": r[11],
+            "distance_m": round(r[7]),
         }
         for r in rows[:20]
     ]
@@ -125,8 +127,8 @@ def store_detail(store_id):
         "merchant": {"id": r[2], "name": r[3]},
         "address": r[4],
         "location": {"lat": r[6], "lng": r[7]},
-        "open_now": r[15],
-        "next_change_at": _local(r[16], r[8]),
+        "open_now": r[13],
+        "next_change_at": _local(r[14], r[8]),
         "pickup_enabled": r[10],
         "city": r[5],
         "timezone": r[8],
@@ -134,8 +136,8 @@ def store_detail(store_id):
         "pickup_hold_minutes": r[11],
         "hours": r[12],
         "today_exception": None
-        if r[17] is None
-        else {"date": r[17].isoformat(), "closed": r[18], "hours": r[19], "note": r[20]},
+        if r[15] is None
+        else {"date": r[15].isoformat(), "closed": r[16], "hours": r[17], "note": r[18]},
     }
     response = _json(body)
     response.add_etag()
@@ -151,7 +153,7 @@ def sku_nearby(sku_id):
         "sku": sku_id,
         "radius": int(args.get("radius_m", 10000)),
         "qty": int(args.get("qty", 1)),
-        "after_knn": -1.0,
+        "after_distance": -1.0,
         "shown": [],
         "limit": 21,
     }
