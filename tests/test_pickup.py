@@ -191,6 +191,16 @@ def test_shoppers_list_read_cancel_and_extend_their_own_only(client, make_shoppe
     assert again.get_json()["type"] == "pickup.invalid_transition"
 
 
+def test_the_one_clock_moves_a_hold_past_its_expiry(client, shopper, shop, monkeypatch, app):
+    # app/clock.py is pickup's clock too: a test (or a replay tool) that sets it sees holds lapse.
+    store, skus = shop
+    held = _reserve(client, shopper, store, [(skus[0], 1)]).get_json()
+    expires = datetime.fromisoformat(held["expires_at"])
+    monkeypatch.setitem(app.config, "CLOCK", lambda: expires + timedelta(seconds=1))
+    later = client.get(f"/v1/reservations/{held['id']}", headers=shopper.headers).get_json()
+    assert later["state"] == "expired"
+
+
 def test_an_overdue_hold_reads_as_expired_before_the_sweeper_and_is_released_by_it(
     client, shopper, shop, session, app, owner
 ):

@@ -4,7 +4,7 @@ import hashlib
 import re
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Merchant, RefreshToken, Staff, User
+from app.clock import now as _now
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
 
 
@@ -40,10 +41,6 @@ def hash_password(password: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def register_user(

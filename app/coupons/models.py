@@ -1,6 +1,6 @@
 """Coupon campaigns, the coupons shoppers claim from them, and the counters that keep limits."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app import clock
 from app.extensions import db
 
 KINDS = ("amount_off", "percent_off", "red_packet")
@@ -174,7 +175,7 @@ class Coupon(db.Model):
     @property
     def current_state(self) -> str:
         """The state as of now: an unused coupon past `expires_at` is expired, job or no job."""
-        if self.state == "unused" and self.expires_at <= datetime.now(UTC):
+        if self.state == "unused" and self.expires_at <= clock.now():
             return "expired"
         return self.state
 

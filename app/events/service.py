@@ -5,13 +5,14 @@ row (and, by the fan-out trigger, its deliveries) commits or rolls back with the
 levels are emitted by the triggers on `stock` instead (migration 0008), so no code path can
 forget them."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import orjson
 from flask import current_app, has_app_context
 from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session
 
+from app.clock import now as _now
 from app.errors import NotFound
 from app.events import signing, urls
 from app.events.models import WebhookEndpoint
@@ -194,10 +195,6 @@ def purge_events(*, session: Session, days: int) -> int:
 
 
 # --- endpoints ---------------------------------------------------------------------------------
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check_url(url: str) -> None:

@@ -2,18 +2,13 @@
 mark them read. Nothing leaves here inside a request (rule 8): the push sender works after commit.
 """
 
-from datetime import UTC, datetime
-
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from app.clock import now
 from app.notifications import messages
 from app.notifications.models import Notification
 from app.pagination import page_by_id
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def notify(*, session: Session, user_id: int, kind: str, params: dict) -> None:

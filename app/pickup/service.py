@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import idempotency
 from app.catalog import service as catalog_service
+from app.clock import now
 from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
 from app.events import service as events_service
@@ -62,10 +63,6 @@ class WrongCode(ApiError):
 
 class CodeLocked(Conflict):
     type = "pickup.code_locked"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def code_hash(public_id: str, code: str) -> str:

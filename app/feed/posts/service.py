@@ -5,13 +5,14 @@ reported as `scheduled` and goes live at that moment. Poll options and choice ru
 only while the poll has not gone live, so a vote never names an option that later disappears.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts import service as accounts_service
 from app.catalog import service as catalog_service
+from app.clock import now
 from app.errors import Conflict, Invalid, NotFound
 from app.events import service as events_service
 from app.feed.media import service as media_service
@@ -47,10 +48,6 @@ NEW_POST = {
     "poll_hide_results": False,
     "guess_winners": 1,
 }
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def get_post(*, session: Session, merchant_id: int, post_id: int, lock: bool = False) -> Post:
