@@ -40,6 +40,18 @@ def crossed_stock(session, merchant):
     return stores, a, b
 
 
+def _every_page(client, path: str, query: dict) -> list[dict]:
+    """Every item of a paged list, following next_cursor to the end."""
+    items, cursor = [], None
+    while True:
+        page = {**query, **({"cursor": cursor} if cursor else {})}
+        body = client.get(path, query_string=page).get_json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
 def _inside(stores, here, radius):
     return {s.id for s in stores if geodesic_m(here, tuple(s.position.values())) <= radius}
 
@@ -56,16 +68,8 @@ def test_stock_near_me_is_nearest_first_across_pages(
     client, crossed_stock, lat, lng, limit, radius
 ):
     stores, sku, _ = crossed_stock
-    items, cursor = [], None
-    while True:
-        query = {"lat": lat, "lng": lng, "radius_m": radius, "limit": limit}
-        if cursor:
-            query["cursor"] = cursor
-        body = client.get(f"/v1/skus/{sku.id}/nearby", query_string=query).get_json()
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            break
+    query = {"lat": lat, "lng": lng, "radius_m": radius, "limit": limit}
+    items = _every_page(client, f"/v1/skus/{sku.id}/nearby", query)
 
     distances = [item["distance_m"] for item in items]
     assert distances == sorted(distances)
@@ -124,16 +128,8 @@ def crossed_offers(session, merchant):
 def test_coupons_nearby_are_nearest_first_across_pages(
     client, crossed_offers, lat, lng, limit, radius
 ):
-    items, cursor = [], None
-    while True:
-        query = {"lat": lat, "lng": lng, "radius": radius, "limit": limit}
-        if cursor:
-            query["cursor"] = cursor
-        body = client.get("/v1/coupons/nearby", query_string=query).get_json()
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            break
+    query = {"lat": lat, "lng": lng, "radius": radius, "limit": limit}
+    items = _every_page(client, "/v1/coupons/nearby", query)
 
     distances = [item["distance_m"] for item in items]
     assert distances == sorted(distances)
