@@ -3,7 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 
+from app.extensions import db
 from app.feed.posts import presentation
 from app.feed.reading.models import Follow
 from tests import factories
@@ -243,3 +245,71 @@ def test_nearest_stock_lookups_per_page_are_capped(client, session, merchant, mo
     session.commit()
     products = feed(client, None)["items"][0]["products"]
     assert [p["nearest_store"] is not None for p in products] == [True, False]
+
+
+def _every_page(client, caller, **params) -> list[int]:
+    seen, cursor = [], None
+    while True:
+        page = feed(client, caller, **params, **({"cursor": cursor} if cursor else {}))
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if not cursor:
+            return seen
+
+
+@pytest.mark.parametrize("sort", ["latest", "hot"])
+def test_followed_nearby_and_city_posts_page_together_each_once(
+    client, session, merchant, shopper, sort
+):
+    follow(session, shopper, merchant)
+    store = ff.store(session, merchant=merchant, city="Taipei")
+    minutes = iter(range(1, 100))
+
+    def made(**kw):
+        return ff.post(session, merchant=merchant, ago=timedelta(minutes=next(minutes)), **kw)
+
+    posts = []
+    for _ in range(3):
+        posts += [made(), made(store_id=store.id), made(cities=["Taipei"])]
+    both = made(store_id=store.id, cities=["Taipei"])  # store-local and city: shown once
+    session.commit()
+    everything = ids(feed(client, shopper, sort=sort, limit=50))
+    assert sorted(everything) == sorted(p.id for p in [*posts, both])
+    assert _every_page(client, shopper, sort=sort, limit=2) == everything
+    if sort == "latest":
+        assert everything == [p.id for p in [*posts, both]]  # newest first
+
+
+def test_a_page_costs_the_same_statements_whatever_products_it_shows(
+    app, client, session, merchant, monkeypatch
+):
+    # Unprepared, every statement passes SQLAlchemy's cursor events and can be counted.
+    monkeypatch.setitem(app.config, "DB_PREPARED_STATEMENTS", False)
+    store = ff.store(session, merchant=merchant)
+
+    def product_post():
+        sku = ff.sku(session, merchant=merchant)
+        inventory_factory.stock(session, store, sku, on_hand=2)
+        post = ff.post(session, merchant=merchant, kind="product", store_id=store.id)
+        post.sku_ids = [sku.id]
+        session.commit()
+
+    def statements_of_a_page(expected_items: int) -> int:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "after_cursor_execute", listener)
+        try:
+            page = feed(client, None)
+        finally:
+            event.remove(engine, "after_cursor_execute", listener)
+        assert len(page["items"]) == expected_items
+        assert all(item["products"][0]["nearest_store"] for item in page["items"])
+        return len(seen)
+
+    product_post()
+    one = statements_of_a_page(1)
+    for _ in range(5):
+        product_post()
+    assert statements_of_a_page(6) == one

@@ -50,6 +50,48 @@ def _store(row) -> dict:
     return {"id": row.id, "name": row.name, "address": row.address, "city": row.city}
 
 
+def _item(row) -> dict:
+    return {
+        "store": _store(row),
+        "distance_m": round(row.distance),
+        "channel": row.channel,
+        "available": row.available,
+        "reservable": row.channel == "shared" and row.pickup_enabled,
+    }
+
+
+# The nearest store holding one unit, for each of several SKUs in one statement (the products of
+# a page of posts): the single-SKU walk above, run per SKU in a LATERAL.
+_NEAREST_EACH = text(
+    "SELECT q.sku_id, n.* FROM unnest(CAST(:skus AS bigint[])) AS q(sku_id) CROSS JOIN LATERAL"
+    " (SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, k.channel,"
+    " k.on_hand - k.reserved AS available, s.geodesic AS distance"
+    " FROM (SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, s.location,"
+    f" ST_Distance(s.location, {_PT}) AS geodesic FROM stores s"
+    " WHERE s.merchant_id = (SELECT merchant_id FROM skus WHERE id = q.sku_id AND is_active)"
+    f" AND s.is_active AND ST_DWithin(s.location, {_PT}, :radius)"
+    " ORDER BY geodesic OFFSET 0) s"
+    " JOIN stock k ON k.store_id = s.id AND k.sku_id = q.sku_id"
+    " WHERE k.channel <> 'online_only' AND k.on_hand - k.reserved >= 1"
+    " ORDER BY s.geodesic LIMIT 1) n"
+)
+
+
+def nearest_holding(
+    *, session: Session, sku_ids: list[int], lat: float, lng: float, radius_m: int
+) -> dict[int, dict]:
+    """For each SKU, the nearest store within the radius holding one (as in stock near me);
+    SKUs none holds are left out."""
+    if not sku_ids:
+        return {}
+    rows = prepared.fetch(
+        session,
+        _NEAREST_EACH,
+        {"pt": point_ewkt(lat, lng), "skus": list(sku_ids), "radius": radius_m},
+    )
+    return {r.sku_id: _item(r) for r in rows}
+
+
 def skus_nearby(
     *,
     session: Session,
@@ -80,16 +122,7 @@ def skus_nearby(
         catalog_service.public_sku(session=session, sku_id=sku_id)  # 404 for an unknown SKU
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [
-        {
-            "store": _store(r),
-            "distance_m": round(r.distance),
-            "channel": r.channel,
-            "available": r.available,
-            "reservable": r.channel == "shared" and r.pickup_enabled,
-        }
-        for r in rows
-    ]
+    items = [_item(r) for r in rows]
     last = rows[-1].geodesic if rows else None
     shown = [r.id for r in rows if r.geodesic == last] + (after[1] if last == after[0] else [])
     next_cursor = encode_cursor("sku_nearby", [last, shown]) if more else None

@@ -1,8 +1,8 @@
 """How a post looks to its reader: merchant, store, images, likes, poll results, products.
 
 A page of posts costs a fixed handful of queries (merchants, stores, media, my likes and votes,
-SKUs, and for guess games my guesses and the winners), plus, for product posts read with a
-position, one nearest-stock lookup per distinct SKU (at most NEAREST_STOCK_SKUS of them).
+SKUs, the nearest store holding each SKU when read with a position, and for guess games my
+guesses and the winners), whatever the page holds.
 """
 
 from datetime import datetime
@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Merchant
-from app.catalog import service as catalog_service
 from app.catalog.models import Product, Sku
 from app.feed.media import service as media_service
 from app.feed.posts import guesses
@@ -40,8 +39,8 @@ def _viewer_marks(session: Session, post_ids: list[int], viewer_id: int | None):
 
 
 NEAREST_STOCK_RADIUS_M = 20_000
-# One KNN lookup per SKU: a page looks up at most this many, the first tagged in page order;
-# the rest show their price without a nearest store.
+# The nearest store is looked up (in one statement) for at most this many SKUs of a page, the
+# first tagged in page order; the rest show their price without a nearest store.
 NEAREST_STOCK_SKUS = 20
 
 
@@ -58,27 +57,20 @@ def _names(session: Session, posts: list[Post]) -> tuple[dict, dict]:
     return merchants, stores
 
 
-def _nearest_stock(session: Session, sku_id: int, near: tuple[float, float]) -> dict | None:
-    try:
-        items, _ = availability.skus_nearby(
-            session=session,
-            sku_id=sku_id,
-            lat=near[0],
-            lng=near[1],
-            qty=1,
-            radius_m=NEAREST_STOCK_RADIUS_M,
-            limit=1,
-            cursor=None,
-        )
-    except catalog_service.SkuNotFound:  # archived since the page was read
-        return None
-    return items[0] if items else None
-
-
 def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
     """Active tagged SKUs with price, and the nearest store holding one when `near` is given."""
     sku_ids = list(dict.fromkeys(s for p in posts for s in p.sku_ids))
-    looked_up = set(sku_ids[:NEAREST_STOCK_SKUS]) if near else set()
+    nearest = (
+        availability.nearest_holding(
+            session=session,
+            sku_ids=sku_ids[:NEAREST_STOCK_SKUS],
+            lat=near[0],
+            lng=near[1],
+            radius_m=NEAREST_STOCK_RADIUS_M,
+        )
+        if near and sku_ids
+        else {}
+    )
     rows = session.execute(
         select(Sku.id, Sku.title, Sku.price_cents, Sku.currency, Product.title.label("product"))
         .join(Product, Product.id == Sku.product_id)
@@ -91,7 +83,7 @@ def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
             "product_title": r.product,
             "price_cents": r.price_cents,
             "currency": r.currency,
-            "nearest_store": _nearest_stock(session, r.id, near) if r.id in looked_up else None,
+            "nearest_store": nearest.get(r.id),
         }
         for r in rows
     }
