@@ -45,6 +45,20 @@ def _statements(statement: TextClause) -> tuple[str, str, str]:
     return name, f"PREPARE {name} AS {body}", execute
 
 
+_NAMED = pg_psycopg2.dialect(paramstyle="named")
+
+
+def compiled(query) -> tuple[TextClause, dict]:
+    """A SQLAlchemy Core query as a text() statement for `fetch`, with the values of its constant
+    binds. Build it once (with named `bindparam`s for what changes per request) and pass
+    `{**constants, **values}` on each call: the rules stay written once in SQLAlchemy, and the
+    hot read skips both the building and the compiling of the query (~7 ms of a 17 ms coupons
+    nearby call in a profile) and its planning."""
+    done = query.compile(dialect=_NAMED)
+    constants = {k: v for k, v in done.params.items() if v is not None}
+    return TextClause(done.string), constants
+
+
 def fetch(
     session: Session, statement: TextClause, params: dict, *, in_transaction: bool = False
 ) -> list:

@@ -67,6 +67,28 @@ def test_nearby_lists_claimable_campaigns_nearest_store_first(client, session, m
     assert far_m == pytest.approx(Geodesic.WGS84.Inverse(*here, far_lat, LNG)["s12"], abs=1)
 
 
+def test_a_campaign_in_coupons_nearby_reads_as_on_its_own_page(client, session, merchant, shopper):
+    store = fc.store(session, merchant=merchant)
+    campaign = fc.campaign(
+        session,
+        merchant=merchant,
+        store_ids=[store.id],
+        geofence_radius_m=300,
+        total_qty=7,
+        per_user_limit=2,
+    )
+    session.commit()
+    assert claim(client, shopper, campaign.id, lat=LAT, lng=LNG).status_code == 201
+    for caller in (None, shopper):
+        headers = caller.headers if caller else {}
+        nearby = client.get(f"/v1/coupons/nearby?lat={LAT}&lng={LNG}", headers=headers)
+        page = client.get(f"/v1/coupon-campaigns/{campaign.id}", headers=headers).get_json()
+        (item,) = nearby.get_json()["items"]
+        page.pop("my_claims")
+        assert item["campaign"] == page  # the same fields, values and formats
+        assert item["campaign"]["remaining_qty"] == 6
+
+
 def test_nearby_pages_and_hides_what_the_shopper_cannot_claim_anymore(
     client, session, merchant, shopper
 ):

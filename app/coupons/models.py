@@ -215,10 +215,15 @@ def claimable_now():
     )
 
 
+def accuracy_allowance(accuracy_m: int) -> int:
+    """How much a fix's accuracy widens a geofence, in metres (capped)."""
+    return min(max(accuracy_m, 0), ACCURACY_CAP_M)
+
+
 def geofence_reach(radius_m, accuracy_m: int):
     """How far from a store a claim may be, in metres: the fence widened by the capped accuracy
     (`radius_m` is a number or the column; NULL, no fence, stays NULL)."""
-    return radius_m + min(max(accuracy_m, 0), ACCURACY_CAP_M)
+    return radius_m + accuracy_allowance(accuracy_m)
 
 
 def claims_held(campaign_id, user_id):

@@ -66,7 +66,7 @@ class CouponsNearby(MethodView):
             limit=args["limit"],
             cursor=args["cursor"],
         )
-        return {"items": items, "next_cursor": next_cursor}
+        return prebuilt_json({"items": items, "next_cursor": next_cursor})
 
 
 @coupons_blp.route("/coupon-campaigns/<int:campaign_id>")

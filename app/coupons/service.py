@@ -1,18 +1,31 @@
 """Coupon campaigns: the merchant's rules and stats, and what a shopper can claim nearby."""
 
-from sqlalchemy import Float, and_, cast, func, select, tuple_
+from functools import cache as cache_function
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from app import cache
+from app import cache, prepared
 from app.catalog.models import Sku
 from app.coupons import events
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
+    accuracy_allowance,
     claimable_now,
     claims_held,
-    geofence_reach,
     in_store_scope,
     sql_now,
     store_quota_left,
@@ -290,9 +303,10 @@ def my_claims(*, session: Session, campaign_id: int, user_id: int) -> int:
     return session.scalar(select(claims_held(campaign_id, user_id))) or 0
 
 
-def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, user_id):
-    """SQL subquery: each campaign claimable at `here` by the user (window, stock, scope, fence,
-    the store's quota, their limit, its segments) with its nearest qualifying store."""
+def claimable_near(*, here, radius_m, allowance, user_id):
+    """SQL subquery: each campaign claimable at `here` by the user (window, stock, scope, fence
+    widened by `allowance` metres, the store's quota, their limit, its segments) with its
+    nearest qualifying store. The arguments are values or SQL (binds of a prepared read)."""
     near = (
         select(Store.id, Store.merchant_id, Store.name, Store.location, Store.timezone)
         .where(Store.is_active, func.ST_DWithin(Store.location, here, radius_m))
@@ -302,11 +316,12 @@ def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, us
     )
     c = CouponCampaign
     distance = cast(func.ST_Distance(near.c.location, here), Float).label("distance")
-    reach = geofence_reach(c.geofence_radius_m, accuracy_m)
     conditions = [
         claimable_now(),
         in_store_scope(near.c.id),
-        func.coalesce(func.ST_DWithin(near.c.location, here, reach), True),
+        func.coalesce(
+            func.ST_DWithin(near.c.location, here, c.geofence_radius_m + allowance), True
+        ),
         store_quota_left(near.c.id, near.c.timezone),
         segments_service.targets_viewer(c.segment_ids, user_id, here),
     ]
@@ -322,6 +337,41 @@ def claimable_near(*, session: Session, here, radius_m: int, accuracy_m: int, us
     )
 
 
+# What coupons nearby shows of a campaign (CampaignSummarySchema), read as columns.
+_SUMMARY = (
+    "id", "merchant_id", "title", "description", "kind", "state", "value_cents", "percent_off",
+    "max_discount_cents", "red_packet_min_cents", "red_packet_max_cents", "min_spend_cents",
+    "currency", "total_qty", "per_user_limit", "claim_starts_at", "claim_ends_at", "valid_from",
+    "valid_to", "valid_days_after_claim", "store_ids", "sku_ids", "geofence_radius_m",
+)  # fmt: skip
+
+
+@cache_function
+def _nearby_statement(signed_in: bool, resumed: bool):
+    """Coupons nearby as one prepared statement per shape (signed in or not, first page or
+    not), built and compiled once; every value of a request is a bind."""
+    c = CouponCampaign
+    here = func.ST_GeogFromText(bindparam("pt", type_=String))
+    best = claimable_near(
+        here=here,
+        radius_m=bindparam("radius", type_=Integer),
+        allowance=bindparam("allowance", type_=Integer),
+        user_id=bindparam("user", type_=BigInteger) if signed_in else None,
+    )
+    query = select(
+        *(getattr(c, name) for name in _SUMMARY),
+        (c.total_qty - c.claimed_qty).label("remaining_qty"),
+        best.c.store_id,
+        best.c.name.label("store_name"),
+        best.c.distance,
+    ).join(best, best.c.campaign_id == c.id)
+    if resumed:
+        after = (bindparam("after_distance", type_=Float), bindparam("after_id", type_=BigInteger))
+        query = query.where(tuple_(best.c.distance, best.c.campaign_id) > tuple_(*after))
+    query = query.order_by(best.c.distance, best.c.campaign_id)
+    return prepared.compiled(query.limit(bindparam("limit", type_=Integer)))
+
+
 def campaigns_near(
     *,
     session: Session,
@@ -333,23 +383,27 @@ def campaigns_near(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[dict], str | None]:
-    """Campaigns claimable here and now, nearest qualifying store first."""
-    here = func.ST_GeogFromText(point_ewkt(lat, lng))
-    best = claimable_near(
-        session=session, here=here, radius_m=radius_m, accuracy_m=accuracy_m, user_id=user_id
-    )
-    query = select(CouponCampaign, best.c.store_id, best.c.name, best.c.distance).join(
-        best, best.c.campaign_id == CouponCampaign.id
-    )
-    if (after := decode_cursor("coupons.nearby", cursor)) is not None:
-        query = query.where(tuple_(best.c.distance, best.c.campaign_id) > tuple_(*after))
-    rows = session.execute(
-        query.order_by(best.c.distance, best.c.campaign_id).limit(limit + 1)
-    ).all()
+    """Campaigns claimable here and now, nearest qualifying store first (plain dicts)."""
+    after = decode_cursor("coupons.nearby", cursor)
+    statement, constants = _nearby_statement(user_id is not None, after is not None)
+    values = {
+        "pt": point_ewkt(lat, lng),
+        "radius": radius_m,
+        "allowance": accuracy_allowance(accuracy_m),
+        "user": user_id,
+        "limit": limit + 1,
+    }
+    if after is not None:
+        values.update(after_distance=after[0], after_id=after[1])
+    rows = prepared.fetch(session, statement, {**constants, **values})
     more = len(rows) > limit
     items = [
-        {"campaign": campaign, "store": {"id": store_id, "name": name}, "distance_m": round(dist)}
-        for campaign, store_id, name, dist in rows[:limit]
+        {
+            "campaign": {name: getattr(r, name) for name in (*_SUMMARY, "remaining_qty")},
+            "store": {"id": r.store_id, "name": r.store_name},
+            "distance_m": round(r.distance),
+        }
+        for r in rows[:limit]
     ]
     last = rows[limit - 1] if more else None
-    return items, encode_cursor("coupons.nearby", [last.distance, last[0].id]) if more else None
+    return items, encode_cursor("coupons.nearby", [last.distance, last.id]) if more else None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.coupons import claims
 from app.coupons import service as coupons_service
-from app.coupons.models import CouponCampaign
+from app.coupons.models import CouponCampaign, accuracy_allowance
 from app.errors import ApiError
 from app.geo import sql_point
 
@@ -24,7 +24,10 @@ MAX_DRAWS = 3
 
 def _draw(session: Session, here, accuracy_m: int, user_id: int) -> list[int]:
     best = coupons_service.claimable_near(
-        session=session, here=here, radius_m=SHAKE_RADIUS_M, accuracy_m=accuracy_m, user_id=user_id
+        here=here,
+        radius_m=SHAKE_RADIUS_M,
+        allowance=accuracy_allowance(accuracy_m),
+        user_id=user_id,
     )
     c = CouponCampaign
     weighted = -func.ln(1 - func.random()) / c.shake_weight
