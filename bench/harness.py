@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import hosts, outbox_cost, plot
+from bench import delivery, hosts, outbox_cost, plot
 from bench import world as bench_world
 from bench.runner import ROOT, LoadResult, Server, run_pgbench, run_wrk
 from bench.scenarios import SCENARIOS, Scenario
@@ -63,6 +63,13 @@ def parse_args(argv):
         help="--outbox-cost: every merchant has a webhook for '*' (each event also writes its"
         " delivery row; no worker sends them)",
     )
+    p.add_argument(
+        "--delivery",
+        action="store_true",
+        help="events per second one (and two) `flask deliver-webhooks` workers send to a local"
+        " receiver",
+    )
+    p.add_argument("--events", type=int, default=3000, help="--delivery: events per shape")
     p.add_argument(
         "--hosts",
         type=int,
@@ -302,6 +309,8 @@ def main(argv=None) -> int:
     started = time.time()
     if args.growth:
         code = growth(args)
+    elif args.delivery:
+        code = delivery.run(args)
     elif args.outbox_cost:
         code = outbox_cost.run(args, server_env=server_env, request_files=request_files)
     elif args.hosts:
