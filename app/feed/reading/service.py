@@ -16,11 +16,17 @@ the cursor so later pages rank by the same moment.
 """
 
 from datetime import datetime, timedelta
+from functools import cache as cache_function
+from typing import NamedTuple
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Float,
+    Integer,
+    String,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -31,8 +37,10 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import Session, selectinload
 
+from app import prepared
 from app.accounts.models import Merchant
 from app.errors import NotFound
 from app.feed.posts.models import Post
@@ -72,13 +80,13 @@ def _audience(viewer_id: int | None, point, radius_m: int, city: str | None) -> 
             Store.is_active, func.ST_DWithin(Store.location, point, radius_m)
         )
         parts.append(Post.store_id.in_(near))
-    if city:
-        parts.append(Post.cities.overlap([city]))
+    if city is not None:
+        parts.append(Post.cities.overlap(cast(pg_array([city]), Post.cities.type)))
     return parts
 
 
-def _hot_score(at: datetime, distance):
-    age_hours = func.extract("epoch", literal(at, DateTime(timezone=True)) - Post.publish_at) / 3600
+def _hot_score(at, distance):
+    age_hours = func.extract("epoch", at - Post.publish_at) / 3600
     heat = 1 + Post.like_count + 2 * Post.voter_count
     nearness = case(
         (Post.store_id.is_(None) | distance.is_(None), 1.0),
@@ -100,57 +108,95 @@ def _key_before(time_column, source: int, id_column, after: tuple):
     return tuple_(time_column, literal(source), id_column) < tuple_(*after)
 
 
-def _latest_order(at: datetime, after, distance):
-    """(conditions, ORDER BY, extra columns, the cursor key of a row) of `sort=latest`."""
-    where = [_key_before(Post.publish_at, POST, Post.id, after)] if after else []
-
-    def key(row) -> tuple:
-        return (row.Post.publish_at, POST, row.Post.id)
-
-    return where, (Post.publish_at.desc(), Post.id.desc()), (), key
+def _latest_order(at, resumed: bool, distance):
+    """(conditions, ORDER BY, extra columns) of `sort=latest` (`at` and the cursor are binds)."""
+    after = (_bind("after_at", _AT), _bind("after_source", Integer), _bind("after_id", BigInteger))
+    where = [_key_before(Post.publish_at, POST, Post.id, after)] if resumed else []
+    return where, (Post.publish_at.desc(), Post.id.desc()), ()
 
 
-def _hot_order(at: datetime, after, distance):
-    """(conditions, ORDER BY, extra columns, the cursor key of a row) of `sort=hot`."""
+def _hot_order(at, resumed: bool, distance):
+    """(conditions, ORDER BY, extra columns) of `sort=hot` (`at` and the cursor are binds)."""
     score = _hot_score(at, distance)
-    where = [Post.publish_at > at - HOT_WINDOW]
-    if after:
-        where.append(or_(score < after[0], and_(score == after[0], Post.id < after[1])))
-
-    def key(row) -> tuple:
-        return (row.score, row.Post.id)
-
-    return where, (score.desc(), Post.id.desc()), (score.label("score"),), key
+    where = [Post.publish_at > _bind("window_start", _AT)]
+    if resumed:
+        last_score, last_id = _bind("after_score", Float), _bind("after_id", BigInteger)
+        where.append(or_(score < last_score, and_(score == last_score, Post.id < last_id)))
+    return where, (score.desc(), Post.id.desc()), (score.label("score"),)
 
 
-def _page_of_posts(session: Session, parts: list, common: list, order, distance, n: int) -> list:
-    """The first `n` posts in `order` that meet `common` and any of `parts`.
+_AT = DateTime(timezone=True)
 
-    One OR over the parts made PostgreSQL walk every live post newest first until `n` of them
-    matched (59 000 rows, 75–190 ms on the benchmark world). Each part alone has its own
-    index (a followed merchant's posts, a nearby store's, a city's), so each is cut to `n`
-    first and the page is the best `n` of their union (docs/PERFORMANCE.md)."""
+
+def _bind(name: str, type_):
+    """A request's value in a prepared statement, typed (PREPARE would have to guess)."""
+    return cast(bindparam(name, type_=type_), type_)
+
+
+@cache_function
+def _page_statement(sort: str, signed_in: bool, near: bool, in_city: bool, resumed: bool):
+    """The ids (with distance, and score for `hot`) of a feed page, as one prepared statement
+    per shape, built and compiled once: its plan is made once per connection, not per request
+    (planning the three-part union took longer than running it: 20-50 ms on a loaded box).
+
+    One OR over the parts made PostgreSQL walk every live post newest first until a page of
+    them matched (59 000 rows, 75–190 ms on the benchmark world). Each part alone has its own
+    index (a followed merchant's posts, a nearby store's, a city's), so each is cut to a page
+    first and the page is the best of their union (docs/PERFORMANCE.md)."""
+    viewer = _bind("viewer", BigInteger) if signed_in else None
+    point = func.ST_GeogFromText(_bind("pt", String)) if near else None
+    city = _bind("city", String) if in_city else None
+    at, n = _bind("at", _AT), _bind("n", Integer)
+    distance = func.ST_Distance(Store.location, point) if near else null()
+    parts = _audience(viewer, point, _bind("radius", Integer), city)
     if not parts:
-        return []
-    where, order_by, columns, _ = order
+        return None
+    order = _hot_order if sort == "hot" else _latest_order
+    where, order_by, columns = order(at, resumed, distance)
+    common = [live_condition(at), visible_to(viewer, point), *where]
     branches = [
         select(Post.id)
         .outerjoin(Store, Store.id == Post.store_id)
-        .where(part, *common, *where)
+        .where(part, *common)
         .order_by(*order_by)
         .limit(n)
         for part in parts
     ]
     candidates = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
     query = (
-        select(Post, distance.label("distance_m"), *columns)
+        select(Post.id, distance.label("distance_m"), *columns)
         .outerjoin(Store, Store.id == Post.store_id)
         .where(Post.id.in_(select(candidates.c.id)))
         .order_by(*order_by)
         .limit(n)
-        .options(selectinload(Post.options))
     )
-    return session.execute(query).all()
+    return prepared.compiled(query)
+
+
+class _Entry(NamedTuple):
+    Post: Post
+    distance_m: float | None
+    score: float | None
+
+
+def _page_of_posts(session: Session, shape: tuple, values: dict) -> list[_Entry]:
+    """The page's posts in order, each with its distance (and score)."""
+    statement = _page_statement(*shape)
+    if statement is None:
+        return []
+    sql, constants = statement
+    rows = prepared.fetch(session, sql, {**constants, **values}, in_transaction=True)
+    posts = {
+        post.id: post
+        for post in session.scalars(
+            select(Post)
+            .where(Post.id.in_([r.id for r in rows]))
+            .options(selectinload(Post.options))
+        )
+    }
+    return [
+        _Entry(posts[r.id], r.distance_m, getattr(r, "score", None)) for r in rows if r.id in posts
+    ]
 
 
 def _followed_shows(session: Session, viewer_id: int, at: datetime, after, limit: int) -> list:
@@ -195,19 +241,21 @@ def feed(
     city's posts; `sort=hot` ranks posts only."""
     point = _point(lat, lng)
     city = city_near(session=session, point=point) if point is not None else None
-    distance = func.ST_Distance(Store.location, point) if point is not None else null()
     at, after = _cursor_position(decode_cursor(f"feed-{sort}", cursor), sort)
-    order = (_hot_order if sort == "hot" else _latest_order)(at, after, distance)
-    rows = _page_of_posts(
-        session,
-        _audience(viewer_id, point, radius_m, city),
-        [live_condition(at), visible_to(viewer_id, point)],
-        order,
-        distance,
-        limit + 1,
-    )
-    key = order[3]
-    entries = [(key(row), row) for row in rows]
+    values = {"viewer": viewer_id, "at": at, "radius": radius_m, "city": city, "n": limit + 1}
+    values["window_start"] = at - HOT_WINDOW
+    if lat is not None:
+        values["pt"] = point_ewkt(lat, lng)
+    if after and sort == "hot":
+        values.update(after_score=after[0], after_id=after[1])
+    elif after:
+        values.update(after_at=after[0], after_source=after[1], after_id=after[2])
+    shape = (sort, viewer_id is not None, lat is not None, bool(city), bool(after))
+    rows = _page_of_posts(session, shape, values)
+    if sort == "hot":
+        entries = [((row.score, row.Post.id), row) for row in rows]
+    else:
+        entries = [((row.Post.publish_at, POST, row.Post.id), row) for row in rows]
     if sort == "latest" and viewer_id is not None:
         entries += _followed_shows(session, viewer_id, at, after, limit + 1)
         entries.sort(key=lambda entry: entry[0], reverse=True)
