@@ -32,7 +32,11 @@ def _sql(cur, statement, params: dict) -> str:
 
 def _reserve(cur, user: int, store: int, sku: int, then: str) -> str:
     lines = {"skus": [sku], "qtys": [1]}
-    claim = _sql(cur, reserving.CLAIM, {"user": user, "key": RANDOM, "digest": RANDOM})
+    claim = _sql(
+        cur,
+        reserving.CLAIM,
+        {"user": user, "key": RANDOM, "digest": RANDOM, "scope": "pickup.reserve"},
+    )
     hold = _sql(
         cur,
         reserving.HOLD,
