@@ -1,35 +1,19 @@
 """Rule 2 under real concurrency: threads, each with its own client and database connection."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
 
 from app.coupons.models import Coupon, CouponCampaign
 from tests import factories_coupons as fc
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
+from tests.race import race
 
 
 @pytest.fixture(autouse=True)
 def _many_logins(app, monkeypatch):
     # Dozens of shoppers sign in from one test address; the login limit is not under test here.
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "1000/minute")
-
-
-def race(app, calls):
-    """Run every call at once (after a barrier), each on its own test client; their answers."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        client = app.test_client()
-        barrier.wait()
-        resp = call(client)
-        return resp.status_code, resp.get_json()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def claim_call(campaign_id, caller, headers=None):

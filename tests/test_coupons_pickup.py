@@ -1,8 +1,6 @@
 """Coupons on pickup: priced in the quote, held by a reservation, used at hand-over, returned to
 the wallet on cancel or expiry."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +13,7 @@ from tests import factories_coupons as fc
 from tests import factories_inventory as inv
 from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
 from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse)
+from tests.race import race
 
 
 @pytest.fixture
@@ -191,16 +190,13 @@ def test_two_reservations_racing_for_one_coupon_one_holds_it(
     store, skus, campaign = shop
     shopper = make_shopper()
     coupon_id = claim(client, shopper, campaign)
-    barrier = threading.Barrier(2)
 
     def attempt(sku):
-        local = committed.test_client()
-        barrier.wait()
-        resp = reserve(local, shopper, store, [(sku, 2)], coupon_id)
-        return resp.status_code, resp.get_json().get("type")
+        return lambda client: reserve(client, shopper, store, [(sku, 2)], coupon_id)
 
-    with ThreadPoolExecutor(2) as pool:
-        results = sorted(pool.map(attempt, skus), key=lambda r: r[0])
+    results = sorted(
+        (status, body.get("type")) for status, body in race(committed, map(attempt, skus))
+    )
     assert results == [(201, None), (409, "coupons.held")]
     held = session.scalar(select(Coupon.reservation_id).where(Coupon.id == coupon_id))
     assert session.scalar(select(func.count()).select_from(Reservation)) == 1

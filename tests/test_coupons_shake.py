@@ -11,7 +11,7 @@ from tests import factories
 from tests import factories_coupons as fc
 from tests import factories_segments as seg
 from tests.factories_coupons import TAIPEI, rule_two_holds  # noqa: F401  (autouse)
-from tests.test_coupons_concurrency import race
+from tests.race import race
 
 HERE = {"lat": TAIPEI[0], "lng": TAIPEI[1], "accuracy_m": 10}
 FAR = {"lat": 22.6273, "lng": 120.3014}  # Kaohsiung, 300 km away

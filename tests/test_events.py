@@ -15,6 +15,7 @@ from tests import factories_feed as feed_factory
 from tests import factories_inventory as inv
 from tests.factories_feed import media_root  # noqa: F401  (autouse: uploads in a temp folder)
 from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests.race import in_app_context, race
 from tests.webhook_receiver import Receiver
 
 
@@ -254,8 +255,6 @@ def test_sync_documents_count_once_cas_and_older_counts_lose(client, owner, shop
 
 
 def test_two_workers_at_once_lose_nothing_and_keep_order(committed, client, owner, receiver):
-    import threading
-
     from app.events import service as events_service
 
     _hook(client, owner, receiver)
@@ -270,16 +269,7 @@ def test_two_workers_at_once_lose_nothing_and_keep_order(committed, client, owne
             )
             db.session.commit()
 
-    def work():
-        with committed.app_context():
-            _deliver(committed)
-            db.session.remove()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(committed, [in_app_context(committed, lambda: _deliver(committed))] * 2)
     assert receiver.bad == []
     arrived = [p for _, p in receiver.received]
     assert sorted({p["data"]["n"] for p in arrived}) == list(range(30))

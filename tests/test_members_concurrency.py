@@ -9,7 +9,7 @@ from app.coupons.models import Coupon
 from app.members.models import MemberPoints, ServiceCardUse
 from tests import factories_coupons as fc
 from tests import factories_inventory as fi
-from tests.test_coupons_concurrency import race
+from tests.race import race
 
 
 @pytest.fixture(autouse=True)
