@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.coupons.models import Coupon, CouponCampaign
 from tests import factories_coupons as fc
+from tests import factories_stores
 from tests.race import race
 
 
@@ -89,7 +90,7 @@ def test_retries_with_one_idempotency_key_claim_once(committed, session, merchan
 def test_two_staff_redeeming_one_code_at_once_one_wins(
     committed, client, session, merchant, make_shopper, make_staff
 ):
-    shop = fc.store(session, merchant=merchant)
+    shop = factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, total_qty=10)
     session.commit()
     tills = [make_staff("owner"), make_staff("store_manager", store_ids=[shop.id])]

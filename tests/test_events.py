@@ -10,11 +10,10 @@ from sqlalchemy import select, text
 from app.events import worker
 from app.events.models import Event, WebhookDelivery
 from app.extensions import db
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_feed as feed_factory
 from tests import factories_inventory as inv
 from tests.factories_feed import media_root  # noqa: F401  (autouse: uploads in a temp folder)
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 from tests.race import in_app_context, race
 from tests.webhook_receiver import Receiver
 
@@ -28,7 +27,7 @@ def receiver():
 
 @pytest.fixture
 def shop(session, merchant):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = inv.skus(session, merchant, count=2)
     for sku in skus:
         inv.stock(session, store, sku, on_hand=5)

@@ -17,6 +17,7 @@ from app.notifications.models import Notification, PushDevice
 from app.pickup import expiry
 from app.pickup.models import Reservation
 from tests import factories_inventory as inv
+from tests import factories_stores
 from tests.race import in_app_context, race
 
 
@@ -200,7 +201,7 @@ def test_without_credentials_pushes_are_skipped_and_the_inbox_works(app, client,
 def test_the_expiry_warning_is_written_once_with_two_sweepers_racing(
     committed, make_shopper, session, merchant
 ):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=50)
     session.commit()

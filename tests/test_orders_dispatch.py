@@ -13,7 +13,7 @@ from app.payments import provider as payments
 from app.pickup import expiry
 from app.pickup.models import Reservation
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests import factories_stores
 from tests.factories_orders import event_types, order_row, pay
 from tests.race import race
 
@@ -31,7 +31,9 @@ def _stores(session, merchant, stock: list[int]):
     sku = inv.skus(session, merchant, price_cents=900)[0]
     stores = []
     for i, units in enumerate(stock):
-        store = inv.store(session, merchant, lat=HOME["lat"], lng=HOME["lng"] + 0.01 * (i + 1))
+        store = factories_stores.store(
+            session, merchant=merchant, lat=HOME["lat"], lng=HOME["lng"] + 0.01 * (i + 1)
+        )
         inv.stock(session, store, sku, on_hand=units)
         stores.append(store)
     session.commit()

@@ -8,8 +8,7 @@ from sqlalchemy import select, text
 
 from app.inventory.models import Stock
 from app.orders.models import OrderRefund
-from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests import factories_stores
 from tests.factories_orders import event_types, pay, place, shop
 from tests.race import race
 
@@ -44,7 +43,7 @@ def test_a_return_at_another_store_restocks_there_and_refunds_online(
     client, shopper, owner, merchant, session, stripe
 ):
     store, skus = shop(session, merchant)
-    other = inv.store(session, merchant)
+    other = factories_stores.store(session, merchant=merchant)
     session.commit()
     order = _collected(client, shopper, owner, store, skus)
     resp = _return(client, owner, other, order["id"], skus[0], 1)

@@ -10,6 +10,7 @@ from app.inventory.models import Stock
 from app.pickup import expiry
 from app.pickup.models import Reservation
 from tests import factories_inventory as inv
+from tests import factories_stores
 from tests.race import in_app_context, race, signed_in
 
 WORKERS = 16
@@ -24,7 +25,7 @@ def _reserver(caller, store_id, lines):
 
 
 def test_sixteen_shoppers_race_for_the_last_ten_units(committed, make_shopper, session, merchant):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=10)
     session.commit()
@@ -41,7 +42,7 @@ def test_sixteen_shoppers_race_for_the_last_ten_units(committed, make_shopper, s
 def test_overlapping_carts_in_random_order_never_deadlock(
     committed, make_shopper, session, merchant
 ):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = inv.skus(session, merchant, count=6)
     for sku in skus:
         inv.stock(session, store, sku, on_hand=12)
@@ -79,7 +80,7 @@ def test_overlapping_carts_in_random_order_never_deadlock(
 def test_pickup_cancel_and_sweeper_racing_on_one_reservation_one_wins(
     committed, make_shopper, make_staff, session, merchant
 ):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=50)
     session.commit()
@@ -134,7 +135,7 @@ def test_pickup_cancel_and_sweeper_racing_on_one_reservation_one_wins(
 def test_several_sweepers_at_once_expire_each_hold_exactly_once(
     committed, make_shopper, session, merchant
 ):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=100)
     session.commit()
