@@ -67,7 +67,7 @@ def test_nearby_lists_claimable_campaigns_nearest_store_first(client, session, m
 
 
 def test_a_campaign_in_coupons_nearby_reads_as_on_its_own_page(client, session, merchant, shopper):
-    store = fc.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     campaign = fc.campaign(
         session,
         merchant=merchant,

@@ -263,7 +263,7 @@ def test_followed_nearby_and_city_posts_page_together_each_once(
     client, session, merchant, shopper, sort
 ):
     follow(session, shopper, merchant)
-    store = ff.store(session, merchant=merchant, city="Taipei")
+    store = factories_stores.store(session, merchant=merchant, city="Taipei")
     minutes = iter(range(1, 100))
 
     def made(**kw):
@@ -286,7 +286,7 @@ def test_a_page_costs_the_same_statements_whatever_products_it_shows(
 ):
     # Unprepared, every statement passes SQLAlchemy's cursor events and can be counted.
     monkeypatch.setitem(app.config, "DB_PREPARED_STATEMENTS", False)
-    store = ff.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
 
     def product_post():
         sku = ff.sku(session, merchant=merchant)

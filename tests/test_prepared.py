@@ -9,6 +9,7 @@ from sqlalchemy import text
 from app import prepared
 from app.extensions import db
 from app.stores.search import DETAIL
+from tests import factories_coupons as fc
 from tests import factories_inventory as inv
 from tests import factories_stores
 
@@ -23,7 +24,7 @@ def _prepared_names(session) -> set[str]:
 
 @pytest.fixture
 def world(session, merchant):
-    """Three stores around Taipei 101, two SKUs stocked in each."""
+    """Three stores around Taipei 101, two SKUs stocked in each, a coupon campaign at all."""
     stores = [
         factories_stores.store(session, merchant=merchant, lat=LAT + k * 0.002) for k in range(3)
     ]
@@ -31,6 +32,7 @@ def world(session, merchant):
     for store in stores:
         for sku in skus:
             inv.stock(session, store, sku, on_hand=5)
+    fc.campaign(session, merchant=merchant)
     session.commit()
     return stores, skus
 
@@ -72,6 +74,7 @@ def _reads(stores, skus) -> list[tuple[str, str, dict | None, str]]:
         ("GET", f"/v1/skus/{skus[0].id}/nearby?{near}", None, "items"),
         ("POST", "/v1/pickup/quote", cart, "stores"),
         ("POST", "/v1/pickup/quote", too_many, "partial"),
+        ("GET", f"/v1/coupons/nearby?{near}", None, "items"),
     ]
 
 
