@@ -11,7 +11,7 @@ from tests import factories, factories_segments, factories_stores
 from tests import factories_feed as ff
 from tests import factories_inventory as inventory_factory
 
-NEAR = (25.0340, 121.5650)  # ~120 m from ff.TAIPEI
+NEAR = (25.0340, 121.5650)  # ~120 m from factories_stores.TAIPEI
 KAOHSIUNG = (22.6273, 120.3014)
 
 

@@ -20,7 +20,7 @@ from tests import factories, factories_inventory, factories_stores
 from tests.clusters import Cluster
 from tests.conftest import app_config
 
-NEAR = {"lat": factories_inventory.TAIPEI[0], "lng": factories_inventory.TAIPEI[1]}
+NEAR = {"lat": factories_stores.TAIPEI[0], "lng": factories_stores.TAIPEI[1]}
 
 
 @pytest.fixture(scope="module")
