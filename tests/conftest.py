@@ -4,6 +4,7 @@ transaction, and users that sign in through the real login."""
 import os
 import subprocess
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -12,11 +13,11 @@ from flask_migrate import upgrade
 from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import Session
 
-from app import create_app
+from app import create_app, invariants
 from app.config import Config, sqlalchemy_url
 from app.database_setup import ensure_database
 from app.extensions import db, limiter
-from tests import factories
+from tests import factories, tenancy
 
 # Property tests run on a shared 2-core machine: how fast Hypothesis draws inputs there says
 # nothing about shopnear (speed is the benchmarks' business), so neither its deadline nor its
@@ -99,6 +100,29 @@ def _isolated(request, app):
         connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _invariants_hold(request, app, _isolated):
+    """After every test, the rules of app/invariants.py (rule 1, rule 2, every counter equals its
+    rows) hold on the data it left: inside its transaction, or (committed tests) on the committed
+    rows before the clean-up. A test breaking some on purpose names them in its
+    `@pytest.mark.breaks_invariants(...)` marker, and they must be the ones reported."""
+    if _isolated is None:
+        request.getfixturevalue("committed")  # set up first, so its clean-up runs after the check
+    yield
+    if _isolated is not None:
+        broken = invariants.violations(_isolated)
+    else:
+        with app.app_context(), db.engine.connect() as conn:
+            broken = invariants.violations(conn)
+    marker = request.node.get_closest_marker("breaks_invariants")
+    expected = set(marker.args) if marker else set()
+    unexpected = {rule: rows for rule, rows in broken.items() if rule not in expected}
+    if unexpected:
+        pytest.fail(f"the test left rules of app/invariants.py broken: {unexpected}", False)
+    if missed := sorted(expected - set(broken)):
+        pytest.fail(f"the test meant to break {missed}, but they hold", False)
+
+
 @pytest.fixture
 def session(app, _isolated):
     """A session on the test's connection, for arranging data and checking what changed
@@ -111,6 +135,25 @@ def session(app, _isolated):
         return
     with Session(bind=_isolated, join_transaction_mode="create_savepoint") as s:
         yield s
+
+
+@pytest.fixture
+def unchanged(app, _isolated):
+    """`with unchanged(): resp = ...` asserts the block (a refused request) changed no row of any
+    table, as the test's connection sees them (committed tests: the committed rows)."""
+
+    @contextmanager
+    def block():
+        if _isolated is not None:
+            with tenancy.nothing_changes(_isolated):
+                yield
+            return
+        with app.app_context():
+            engine = db.engine
+        with engine.connect() as conn, tenancy.nothing_changes(conn):
+            yield
+
+    return block
 
 
 @pytest.fixture

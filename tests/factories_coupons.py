@@ -1,39 +1,12 @@
-"""Coupon test data (stores inserted straight as rows) and the rule-2 check every coupon test ends
-with."""
+"""Coupon test data: campaigns straight as rows, and a valid create request."""
 
-import itertools
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import text
-
-from app import invariants
 from app.coupons.models import CouponCampaign
-from app.geo import point_ewkt
-from app.stores.models import Store
-
-TAIPEI = (25.0330, 121.5654)
-_seq = itertools.count(1)
 
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def store(session, *, merchant, lat: float = TAIPEI[0], lng: float = TAIPEI[1], **fields) -> Store:
-    n = next(_seq)
-    s = Store(
-        merchant_id=merchant.id,
-        name=fields.pop("name", f"Store {n}"),
-        address=f"{n} Test Road",
-        city="Taipei",
-        location=point_ewkt(lat, lng),
-        timezone=fields.pop("timezone", "Asia/Taipei"),
-        **fields,
-    )
-    session.add(s)
-    session.flush()  # id for the caller
-    return s
 
 
 def campaign(session, *, merchant, **fields) -> CouponCampaign:
@@ -69,24 +42,3 @@ def campaign_body(**fields) -> dict:
         "claim_ends_at": (now() + timedelta(days=7)).isoformat(),
         "valid_days_after_claim": 30,
     } | fields
-
-
-# Each query returns rows that break rule 2; all must come back empty.
-RULE_TWO = invariants.RULE_2
-
-
-def assert_rule_two(session) -> None:
-    broken = {
-        rule: rows for rule, sql in RULE_TWO.items() if (rows := session.execute(text(sql)).all())
-    }
-    assert not broken, broken
-
-
-@pytest.fixture(autouse=True)
-def rule_two_holds(request):
-    """After every coupon test: rule 2 holds for all campaigns (committed tests before cleanup)."""
-    if "committed" in request.fixturenames:
-        request.getfixturevalue("committed")
-    session = request.getfixturevalue("session")
-    yield
-    assert_rule_two(session)

@@ -9,20 +9,11 @@ import pytest
 from PIL import Image
 
 from app.catalog.models import Sku
-from app.feed.posts.models import PollOption, Post
+from app.feed.posts.models import Like, PollOption, Post
 from app.feed.shows.models import BuyerShow
 from app.pickup.models import Reservation, ReservationItem
-from app.stores.models import Store
+from tests import factories
 from tests import factories_inventory as inventory_factory
-from tests import factories_stores as store_factory
-from tests.factories_stores import TAIPEI
-
-
-def store(session, *, merchant, at=TAIPEI, city: str = "Taipei", active: bool = True) -> Store:
-    """A store of the stores domain's own factory, placed at `at` (lat, lng)."""
-    return store_factory.store(
-        session, merchant=merchant, lat=at[0], lng=at[1], city=city, is_active=active
-    )
 
 
 def sku(session, *, merchant, price_cents: int = 1200) -> Sku:
@@ -66,6 +57,14 @@ def post(
     return p
 
 
+def likes(session, *, post: Post, count: int) -> None:
+    """`count` new users like the post, counted on it."""
+    for _ in range(count):
+        session.add(Like(post_id=post.id, user_id=factories.user(session).id))
+    post.like_count += count
+    session.flush()  # visible to the next statement
+
+
 def image_bytes(fmt: str = "JPEG", size=(64, 48), *, gps: bool = False, mode: str = "RGB") -> bytes:
     """A small image; with `gps`, EXIF that says where it was taken."""
     image = Image.new(mode, size, (200, 120, 40) if mode == "RGB" else None)
@@ -81,8 +80,11 @@ def image_bytes(fmt: str = "JPEG", size=(64, 48), *, gps: bool = False, mode: st
     return out.getvalue()
 
 
-def reservation(session, *, user_id: int, store, skus, state: str = "picked_up") -> Reservation:
-    """A reservation of `skus` at `store` (one unit each), straight into its end state."""
+def reservation(
+    session, *, user_id: int, store, skus, state: str = "picked_up", qty: int = 1
+) -> Reservation:
+    """A reservation of `skus` at `store` (`qty` of each), straight into its state (an active
+    one holds what the caller reserved on the stock rows)."""
     r = Reservation(
         public_id=str(uuid.uuid4()),
         user_id=user_id,
@@ -92,7 +94,7 @@ def reservation(session, *, user_id: int, store, skus, state: str = "picked_up")
         pickup_code_hash="0" * 64,
         expires_at=datetime.now(UTC) + timedelta(hours=2),
     )
-    r.items = [ReservationItem(sku_id=s.id, qty=1) for s in skus]
+    r.items = [ReservationItem(sku_id=s.id, qty=qty) for s in skus]
     session.add(r)
     session.flush()  # id for the caller
     return r

@@ -5,6 +5,7 @@ from sqlalchemy import select, text
 
 from app.orders.models import Order
 from tests import factories_inventory as inv
+from tests import factories_stores
 from tests.stripe_standin import StripeStandIn
 
 WEBHOOK = "/v1/payments/stripe/webhook"
@@ -12,7 +13,7 @@ WEBHOOK = "/v1/payments/stripe/webhook"
 
 def shop(session, merchant, *, on_hand: int = 10, count: int = 2, **store_fields):
     """A store taking online and till payment with `count` shared SKUs (price 1200 TWD)."""
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     store.pay_online = store_fields.get("pay_online", True)
     store.pay_at_store = store_fields.get("pay_at_store", True)
     skus = inv.skus(session, merchant, count=count, price_cents=1200)

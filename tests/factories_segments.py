@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.dialects.postgresql import insert
+
 from app.coupons.models import Coupon
-from app.feed.reading.models import Follow
+from app.feed.reading.models import Follow, MerchantFollowerCount
 from app.segments import rules
 from app.segments.models import Segment
 from tests import factories_feed as feed_factory
@@ -17,8 +19,15 @@ def segment(session, *, merchant, rule: dict, name: str = "Fans") -> Segment:
 
 
 def follow(session, *, user_id: int, merchant) -> None:
+    """The user follows the merchant, counted as the feed counts follows."""
     session.add(Follow(user_id=user_id, merchant_id=merchant.id))
-    session.flush()  # visible to the next statement
+    counted = insert(MerchantFollowerCount).values(merchant_id=merchant.id, followers=1)
+    session.execute(
+        counted.on_conflict_do_update(
+            index_elements=[MerchantFollowerCount.merchant_id],
+            set_={"followers": MerchantFollowerCount.followers + 1},
+        )
+    )  # flushes the follow first: visible to the next statement
 
 
 def pickup(session, *, user_id: int, store, skus, days_ago: float = 1):

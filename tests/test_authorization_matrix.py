@@ -13,7 +13,7 @@ from app.feed.media import service as media
 from app.orders import service as orders_service
 from app.pickup import handover
 from app.pickup import service as pickup_service
-from tests import factories, factories_segments, factories_stores
+from tests import factories, factories_segments, factories_stores, tenancy
 from tests import factories_coupons as coupons
 from tests import factories_feed as feed
 from tests import factories_inventory as inv
@@ -91,7 +91,7 @@ def _webhook(client, session, callers, store_id: int, sku_id: int) -> tuple[dict
 def world(app, client, session, merchant):
     """One merchant's objects, a shopper's objects among them, and a caller of every kind."""
     other = factories.merchant(session)
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=10)
     campaign = coupons.campaign(session, merchant=merchant, total_qty=10)
@@ -209,7 +209,7 @@ def test_each_caller_gets_the_documented_status(client, world, _isolated, operat
     callers, values = world
     row = TABLE[operation]
     method, path, body = _request(operation, row, values)
-    got = {}
+    got, world_rows = {}, tenancy.snapshot(_isolated)
     for name in CALLERS:
         caller = callers[name]
         headers = dict(caller.headers) if caller else {}
@@ -220,6 +220,8 @@ def test_each_caller_gets_the_documented_status(client, world, _isolated, operat
             got[name] = resp.status_code
             if resp.status_code >= 400:
                 assert resp.content_type == "application/problem+json", (name, resp.data)
+                changed = tenancy.changed(world_rows, tenancy.snapshot(_isolated))
+                assert changed == [], f"{name} was refused but changed {changed}"
         finally:
             attempt.rollback()
     assert got == row.expect, f"{method} {path}"

@@ -6,8 +6,9 @@ import importlib
 import pytest
 
 from tests import factories_inventory as inv
+from tests import factories_stores
 
-LAT, LNG = inv.TAIPEI
+LAT, LNG = factories_stores.TAIPEI
 
 
 @pytest.fixture
@@ -20,7 +21,9 @@ def reference(monkeypatch, session):
 
 
 def test_the_reference_app_answers_what_the_api_answers(client, reference, session, merchant):
-    stores = [inv.store(session, merchant, lng=LNG + k * 0.01) for k in (1, 2, 3)]
+    stores = [
+        factories_stores.store(session, merchant=merchant, lng=LNG + k * 0.01) for k in (1, 2, 3)
+    ]
     sku = inv.skus(session, merchant)[0]
     for place in stores[:2]:
         inv.stock(session, place, sku, on_hand=4)

@@ -5,15 +5,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as fc
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
 
 BASE = "/v1/admin/coupon-campaigns"
 
 
 def test_owner_creates_reads_and_lists_campaigns(client, session, merchant, owner):
-    shop = fc.store(session, merchant=merchant)
+    shop = factories_stores.store(session, merchant=merchant)
     session.commit()
     resp = client.post(
         BASE,
@@ -100,14 +99,17 @@ def test_impossible_campaigns_are_422(client, owner, fields, field):
     assert field in resp.get_json()["errors"]
 
 
-def test_another_merchants_stores_and_skus_are_404(client, session, owner):
+def test_another_merchants_stores_and_skus_are_404(client, session, owner, unchanged):
     other = factories.merchant(session)
-    foreign = fc.store(session, merchant=other)
+    foreign = factories_stores.store(session, merchant=other)
     session.commit()
-    resp = client.post(BASE, json=fc.campaign_body(store_ids=[foreign.id]), headers=owner.headers)
-    assert (resp.status_code, resp.get_json()["type"]) == (404, "stores.not_found")
-    resp = client.post(BASE, json=fc.campaign_body(sku_ids=[987654]), headers=owner.headers)
-    assert (resp.status_code, resp.get_json()["type"]) == (404, "catalog.not_found")
+    with unchanged():
+        resp = client.post(
+            BASE, json=fc.campaign_body(store_ids=[foreign.id]), headers=owner.headers
+        )
+        assert (resp.status_code, resp.get_json()["type"]) == (404, "stores.not_found")
+        resp = client.post(BASE, json=fc.campaign_body(sku_ids=[987654]), headers=owner.headers)
+        assert (resp.status_code, resp.get_json()["type"]) == (404, "catalog.not_found")
 
 
 @pytest.mark.parametrize("role", ["store_manager", "service"])
@@ -122,20 +124,21 @@ def test_operator_manages_campaigns(client, make_staff):
     assert client.post(BASE, json=fc.campaign_body(), headers=operator.headers).status_code == 201
 
 
-def test_another_merchants_campaign_is_404_everywhere(client, session, owner):
+def test_another_merchants_campaign_is_404_everywhere(client, session, owner, unchanged):
     foreign = fc.campaign(session, merchant=factories.merchant(session))
     session.commit()
-    for method, path in [
-        ("get", f"{BASE}/{foreign.id}"),
-        ("patch", f"{BASE}/{foreign.id}"),
-        ("post", f"{BASE}/{foreign.id}:pause"),
-        ("get", f"{BASE}/{foreign.id}/stats"),
-    ]:
-        resp = getattr(client, method)(
-            path, json={} if method != "get" else None, headers=owner.headers
-        )
-        assert resp.status_code == 404, (method, path)
-        assert resp.get_json()["type"] == "coupons.campaign_not_found"
+    with unchanged():
+        for method, path in [
+            ("get", f"{BASE}/{foreign.id}"),
+            ("patch", f"{BASE}/{foreign.id}"),
+            ("post", f"{BASE}/{foreign.id}:pause"),
+            ("get", f"{BASE}/{foreign.id}/stats"),
+        ]:
+            resp = getattr(client, method)(
+                path, json={} if method != "get" else None, headers=owner.headers
+            )
+            assert resp.status_code == 404, (method, path)
+            assert resp.get_json()["type"] == "coupons.campaign_not_found"
 
 
 def test_anything_may_change_before_the_first_claim(client, session, merchant, owner):
@@ -194,15 +197,18 @@ def test_pause_resume_and_end(client, session, merchant, owner):
 def test_stats_count_claims_redemptions_and_expiry_per_store(
     client, session, merchant, owner, make_shopper
 ):
-    a, b = fc.store(session, merchant=merchant), fc.store(session, merchant=merchant, lat=25.05)
+    a, b = (
+        factories_stores.store(session, merchant=merchant),
+        factories_stores.store(session, merchant=merchant, lat=25.05),
+    )
     c = fc.campaign(session, merchant=merchant, total_qty=10)
     session.commit()
     coupons = []
-    for lat in (fc.TAIPEI[0], fc.TAIPEI[0], 25.05):
+    for lat in (factories_stores.TAIPEI[0], factories_stores.TAIPEI[0], 25.05):
         shopper = make_shopper()
         resp = client.post(
             f"/v1/coupon-campaigns/{c.id}/claim",
-            json={"lat": lat, "lng": fc.TAIPEI[1]},
+            json={"lat": lat, "lng": factories_stores.TAIPEI[1]},
             headers=shopper.headers,
         )
         coupons.append(resp.get_json())

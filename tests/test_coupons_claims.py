@@ -7,11 +7,10 @@ from geographiclib.geodesic import Geodesic
 from sqlalchemy import select, text
 
 from app.coupons.models import ACCURACY_CAP_M, Coupon, CouponCampaign
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as fc
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
 
-LAT, LNG = fc.TAIPEI
+LAT, LNG = factories_stores.TAIPEI
 
 
 def claim(client, caller, campaign_id, headers=None, **body):
@@ -38,9 +37,9 @@ def offset(lat, lng, metres, bearing=37.0):
 
 
 def test_nearby_lists_claimable_campaigns_nearest_store_first(client, session, merchant, shopper):
-    near = fc.store(session, merchant=merchant, name="Near")
+    near = factories_stores.store(session, merchant=merchant, name="Near")
     far_lat = offset(LAT, LNG, 900, bearing=0)[0]
-    far = fc.store(session, merchant=merchant, name="Far", lat=far_lat)
+    far = factories_stores.store(session, merchant=merchant, name="Far", lat=far_lat)
     here = offset(LAT, LNG, 120, bearing=180)
     everywhere = fc.campaign(session, merchant=merchant, title="Everywhere")
     only_far = fc.campaign(session, merchant=merchant, title="Far only", store_ids=[far.id])
@@ -68,7 +67,7 @@ def test_nearby_lists_claimable_campaigns_nearest_store_first(client, session, m
 
 
 def test_a_campaign_in_coupons_nearby_reads_as_on_its_own_page(client, session, merchant, shopper):
-    store = fc.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     campaign = fc.campaign(
         session,
         merchant=merchant,
@@ -92,7 +91,7 @@ def test_a_campaign_in_coupons_nearby_reads_as_on_its_own_page(client, session, 
 def test_nearby_pages_and_hides_what_the_shopper_cannot_claim_anymore(
     client, session, merchant, shopper
 ):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     ids = [fc.campaign(session, merchant=merchant).id for _ in range(3)]
     session.commit()
     assert claim(client, shopper, ids[0]).status_code == 201
@@ -220,7 +219,7 @@ def test_unknown_campaign_is_404_and_claims_need_sign_in(client, session, mercha
 
 @pytest.mark.parametrize("radius", [50, 300, 5000])
 def test_geofence_boundary_against_geographiclib(client, session, merchant, make_shopper, radius):
-    shop = fc.store(session, merchant=merchant)
+    shop = factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, geofence_radius_m=radius, total_qty=10)
     session.commit()
     inside = offset(LAT, LNG, radius - 0.5)
@@ -235,7 +234,7 @@ def test_geofence_boundary_against_geographiclib(client, session, merchant, make
 
 
 def test_accuracy_widens_the_fence_only_up_to_the_cap(client, session, merchant, make_shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, geofence_radius_m=200, total_qty=10)
     session.commit()
     near_edge = offset(LAT, LNG, 200 + ACCURACY_CAP_M - 5)
@@ -250,10 +249,14 @@ def test_accuracy_widens_the_fence_only_up_to_the_cap(client, session, merchant,
 
 
 def test_fence_counts_only_the_campaigns_active_stores(client, session, merchant, shopper):
-    listed = fc.store(session, merchant=merchant, lat=offset(LAT, LNG, 2000, bearing=0)[0])
-    fc.store(session, merchant=merchant)  # right here, but not in the campaign
-    fc.store(session, merchant=factories.merchant(session))  # right here, another merchant
-    closed = fc.store(session, merchant=merchant, is_active=False)
+    listed = factories_stores.store(
+        session, merchant=merchant, lat=offset(LAT, LNG, 2000, bearing=0)[0]
+    )
+    factories_stores.store(session, merchant=merchant)  # right here, but not in the campaign
+    factories_stores.store(
+        session, merchant=factories.merchant(session)
+    )  # right here, another merchant
+    closed = factories_stores.store(session, merchant=merchant, is_active=False)
     c = fc.campaign(
         session, merchant=merchant, store_ids=[listed.id, closed.id], geofence_radius_m=100
     )
@@ -264,7 +267,7 @@ def test_fence_counts_only_the_campaigns_active_stores(client, session, merchant
 
 
 def test_quota_without_any_active_store_fails_closed(client, session, merchant, shopper):
-    fc.store(session, merchant=merchant, is_active=False)
+    factories_stores.store(session, merchant=merchant, is_active=False)
     c = fc.campaign(session, merchant=merchant, daily_quota_per_store=5)
     session.commit()
     resp = claim(client, shopper, c.id, lat=LAT, lng=LNG)
@@ -273,7 +276,7 @@ def test_quota_without_any_active_store_fails_closed(client, session, merchant, 
 
 
 def test_an_ended_campaign_says_ended_even_from_far_away(client, session, merchant, shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, geofence_radius_m=100, state="ended")
     session.commit()
     resp = claim(client, shopper, c.id, lat=LAT + 1, lng=LNG)
@@ -281,7 +284,7 @@ def test_an_ended_campaign_says_ended_even_from_far_away(client, session, mercha
 
 
 def test_geofenced_claim_without_coordinates_is_422(client, session, merchant, shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, geofence_radius_m=300)
     session.commit()
     resp = claim(client, shopper, c.id)
@@ -294,9 +297,9 @@ def test_geofenced_claim_without_coordinates_is_422(client, session, merchant, s
 
 
 def test_daily_quota_per_store(client, session, merchant, make_shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     other_lat = offset(LAT, LNG, 3000, bearing=0)[0]
-    other = fc.store(session, merchant=merchant, lat=other_lat)
+    other = factories_stores.store(session, merchant=merchant, lat=other_lat)
     c = fc.campaign(session, merchant=merchant, daily_quota_per_store=1)
     session.commit()
     assert claim(client, make_shopper(), c.id, lat=LAT, lng=LNG).status_code == 201
@@ -307,7 +310,7 @@ def test_daily_quota_per_store(client, session, merchant, make_shopper):
 
 
 def test_nearby_hides_a_store_whose_daily_quota_is_used_up(client, session, merchant, shopper):
-    here = fc.store(session, merchant=merchant)
+    here = factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, daily_quota_per_store=1)
     session.commit()
     url = f"/v1/coupons/nearby?lat={LAT}&lng={LNG}"

@@ -1,35 +1,20 @@
 """Rule 2 under real concurrency: threads, each with its own client and database connection."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
 
 from app.coupons.models import Coupon, CouponCampaign
 from tests import factories_coupons as fc
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
+from tests import factories_stores
+from tests.race import race
 
 
 @pytest.fixture(autouse=True)
 def _many_logins(app, monkeypatch):
     # Dozens of shoppers sign in from one test address; the login limit is not under test here.
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "1000/minute")
-
-
-def race(app, calls):
-    """Run every call at once (after a barrier), each on its own test client; their answers."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        client = app.test_client()
-        barrier.wait()
-        resp = call(client)
-        return resp.status_code, resp.get_json()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def claim_call(campaign_id, caller, headers=None):
@@ -105,7 +90,7 @@ def test_retries_with_one_idempotency_key_claim_once(committed, session, merchan
 def test_two_staff_redeeming_one_code_at_once_one_wins(
     committed, client, session, merchant, make_shopper, make_staff
 ):
-    shop = fc.store(session, merchant=merchant)
+    shop = factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, total_qty=10)
     session.commit()
     tills = [make_staff("owner"), make_staff("store_manager", store_ids=[shop.id])]

@@ -8,16 +8,15 @@ from app.coupons import pickup as coupon_holds
 from app.coupons.models import Coupon
 from app.errors import Conflict, NotFound
 from app.pickup.models import Reservation
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as fc
 from tests import factories_inventory as inv
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
 
 
 @pytest.fixture
 def cart(client, session, merchant, shopper):
     """A store, a SKU at NT$10.00, a NT$5-off-over-NT$15 coupon and a reservation of 2 units."""
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant, price_cents=1000)[0]
     inv.stock(session, store, sku, on_hand=20)
     campaign = fc.campaign(session, merchant=merchant, value_cents=500, min_spend_cents=1500)

@@ -1,8 +1,6 @@
 """Coupons on pickup: priced in the quote, held by a reservation, used at hand-over, returned to
 the wallet on cancel or expiry."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,17 +8,16 @@ from sqlalchemy import func, select, text, update
 
 from app.coupons.models import Coupon
 from app.pickup.models import Reservation
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as fc
 from tests import factories_inventory as inv
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse)
+from tests.race import race
 
 
 @pytest.fixture
 def shop(session, merchant):
     """A pickup store with two SKUs at NT$10.00 (20 each) and a NT$5 off over NT$15 campaign."""
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = inv.skus(session, merchant, count=2, price_cents=1000)
     for sku in skus:
         inv.stock(session, store, sku, on_hand=20)
@@ -45,8 +42,8 @@ def reserve(client, caller, store, lines, coupon_id=None, key=None):
 
 def quote(client, caller, skus, coupon_id, qty=2):
     body = {
-        "lat": inv.TAIPEI[0],
-        "lng": inv.TAIPEI[1],
+        "lat": factories_stores.TAIPEI[0],
+        "lng": factories_stores.TAIPEI[1],
         "items": [{"sku_id": skus[0].id, "qty": qty}],
         "coupon_id": coupon_id,
     }
@@ -167,12 +164,14 @@ def claim_other(client, session, merchant, shopper):
     return claim(client, shopper, other)
 
 
-def test_another_merchants_coupon_is_not_valid_here(client, session, shop, shopper):
+def test_another_merchants_coupon_is_not_valid_here(client, session, shop, shopper, unchanged):
     store, skus, _ = shop
     theirs = fc.campaign(session, merchant=factories.merchant(session))
     session.commit()
-    resp = reserve(client, shopper, store, [(skus[0], 2)], claim(client, shopper, theirs))
-    assert (resp.status_code, resp.get_json()["type"]) == (409, "coupons.wrong_store")
+    coupon_id = claim(client, shopper, theirs)
+    with unchanged():
+        resp = reserve(client, shopper, store, [(skus[0], 2)], coupon_id)
+        assert (resp.status_code, resp.get_json()["type"]) == (409, "coupons.wrong_store")
 
 
 def test_a_retry_with_the_same_key_holds_the_coupon_once(client, session, shop, shopper):
@@ -191,16 +190,13 @@ def test_two_reservations_racing_for_one_coupon_one_holds_it(
     store, skus, campaign = shop
     shopper = make_shopper()
     coupon_id = claim(client, shopper, campaign)
-    barrier = threading.Barrier(2)
 
     def attempt(sku):
-        local = committed.test_client()
-        barrier.wait()
-        resp = reserve(local, shopper, store, [(sku, 2)], coupon_id)
-        return resp.status_code, resp.get_json().get("type")
+        return lambda client: reserve(client, shopper, store, [(sku, 2)], coupon_id)
 
-    with ThreadPoolExecutor(2) as pool:
-        results = sorted(pool.map(attempt, skus), key=lambda r: r[0])
+    results = sorted(
+        (status, body.get("type")) for status, body in race(committed, map(attempt, skus))
+    )
     assert results == [(201, None), (409, "coupons.held")]
     held = session.scalar(select(Coupon.reservation_id).where(Coupon.id == coupon_id))
     assert session.scalar(select(func.count()).select_from(Reservation)) == 1

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from app.coupons.redemption import discount_for
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as fc
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
 
 
 def coupon_of(kind="amount_off", amount=None, percent=None, cap=None):
@@ -55,8 +54,8 @@ def test_percent_discount_favours_the_shopper_and_never_exceeds_the_basket(baske
 @pytest.fixture
 def world(session, client, merchant, make_shopper, make_staff):
     """A merchant with two stores, a NT$50-off campaign, and a shopper holding one coupon."""
-    here = fc.store(session, merchant=merchant)
-    there = fc.store(session, merchant=merchant, lat=25.05)
+    here = factories_stores.store(session, merchant=merchant)
+    there = factories_stores.store(session, merchant=merchant, lat=25.05)
     campaign = fc.campaign(session, merchant=merchant, min_spend_cents=20000, per_user_limit=3)
     session.commit()
     shopper = make_shopper()
@@ -115,7 +114,7 @@ def test_min_spend_store_scope_and_expiry_are_checked(client, session, world, ow
 
 
 def test_sku_scoped_coupon_discounts_only_its_skus(client, session, merchant, owner, shopper):
-    shop = fc.store(session, merchant=merchant)
+    shop = factories_stores.store(session, merchant=merchant)
     c = fc.campaign(
         session,
         merchant=merchant,
@@ -170,17 +169,20 @@ def test_void_only_at_the_store_that_redeemed(client, world, owner):
     assert client.post(path, json={"reason": "x"}, headers=owner.headers).status_code == 409
 
 
-def test_staff_of_another_merchant_cannot_redeem_or_void(client, session, world, make_staff):
+def test_staff_of_another_merchant_cannot_redeem_or_void(
+    client, session, world, make_staff, unchanged
+):
     other = factories.merchant(session)
-    their_store = fc.store(session, merchant=other)
+    their_store = factories_stores.store(session, merchant=other)
     session.commit()
     stranger = make_staff("owner", of=other)
-    resp = redeem(client, stranger, their_store.id, world.coupon["code"])
-    assert (resp.status_code, resp.get_json()["type"]) == (404, "coupons.not_found")
-    resp = redeem(client, stranger, world.here.id, world.coupon["code"])
-    assert (resp.status_code, resp.get_json()["type"]) == (404, "stores.not_found")
-    path = f"/v1/admin/stores/{their_store.id}/coupons/{world.coupon['id']}:void"
-    assert client.post(path, json={"reason": "x"}, headers=stranger.headers).status_code == 404
+    with unchanged():
+        resp = redeem(client, stranger, their_store.id, world.coupon["code"])
+        assert (resp.status_code, resp.get_json()["type"]) == (404, "coupons.not_found")
+        resp = redeem(client, stranger, world.here.id, world.coupon["code"])
+        assert (resp.status_code, resp.get_json()["type"]) == (404, "stores.not_found")
+        path = f"/v1/admin/stores/{their_store.id}/coupons/{world.coupon['id']}:void"
+        assert client.post(path, json={"reason": "x"}, headers=stranger.headers).status_code == 404
 
 
 def test_store_managers_only_at_their_stores_and_service_not_at_all(client, world, make_staff):

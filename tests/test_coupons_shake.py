@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.coupons.models import Coupon, CouponCampaign
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as fc
 from tests import factories_segments as seg
-from tests.factories_coupons import TAIPEI, rule_two_holds  # noqa: F401  (autouse)
-from tests.test_coupons_concurrency import race
+from tests.factories_stores import TAIPEI
+from tests.race import race
 
 HERE = {"lat": TAIPEI[0], "lng": TAIPEI[1], "accuracy_m": 10}
 FAR = {"lat": 22.6273, "lng": 120.3014}  # Kaohsiung, 300 km away
@@ -29,7 +29,7 @@ def shake(client, caller, body=None):
 
 
 def test_a_shake_near_a_store_claims_a_coupon_into_the_wallet(client, session, merchant, shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     campaign = fc.campaign(session, merchant=merchant)
     session.commit()
     resp = shake(client, shopper)
@@ -43,7 +43,7 @@ def test_a_shake_near_a_store_claims_a_coupon_into_the_wallet(client, session, m
 def test_nothing_this_time_far_away_or_when_everything_is_claimed(
     client, session, merchant, shopper
 ):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     fc.campaign(session, merchant=merchant, per_user_limit=1)
     session.commit()
     assert shake(client, shopper, FAR).get_json() == {"result": "nothing", "coupon": None}
@@ -53,7 +53,7 @@ def test_nothing_this_time_far_away_or_when_everything_is_claimed(
 
 
 def test_weights_decide_and_zero_never_comes_out(client, session, merchant, make_shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     never = fc.campaign(session, merchant=merchant, shake_weight=0)
     rare = fc.campaign(session, merchant=merchant, shake_weight=1)
     common = fc.campaign(session, merchant=merchant, shake_weight=20)
@@ -66,7 +66,7 @@ def test_weights_decide_and_zero_never_comes_out(client, session, merchant, make
 
 
 def test_a_targeted_campaign_goes_only_to_its_segment(client, session, merchant, make_shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     fans = seg.segment(session, merchant=merchant, rule={"type": "follows"})
     campaign = fc.campaign(session, merchant=merchant, segment_ids=[fans.id])
     fan, stranger = make_shopper(), make_shopper()
@@ -99,7 +99,7 @@ def test_targeting_an_unknown_segment_is_422(client, session, merchant, owner):
 
 def test_shaking_too_often_says_when_to_try_again(app, client, session, merchant, shopper):
     app.config["SHAKE_RATE_LIMIT"] = "1 per 5 seconds;100 per day"
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     fc.campaign(session, merchant=merchant)
     session.commit()
     assert shake(client, shopper).status_code == 200
@@ -110,7 +110,7 @@ def test_shaking_too_often_says_when_to_try_again(app, client, session, merchant
 
 
 def test_32_shakers_race_for_the_last_5_coupons(committed, client, session, merchant, make_shopper):
-    fc.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     c = fc.campaign(session, merchant=merchant, total_qty=5)
     session.commit()
     shoppers = [make_shopper() for _ in range(32)]

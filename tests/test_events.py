@@ -10,11 +10,11 @@ from sqlalchemy import select, text
 from app.events import worker
 from app.events.models import Event, WebhookDelivery
 from app.extensions import db
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_feed as feed_factory
 from tests import factories_inventory as inv
 from tests.factories_feed import media_root  # noqa: F401  (autouse: uploads in a temp folder)
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests.race import in_app_context, race
 from tests.webhook_receiver import Receiver
 
 
@@ -27,7 +27,7 @@ def receiver():
 
 @pytest.fixture
 def shop(session, merchant):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = inv.skus(session, merchant, count=2)
     for sku in skus:
         inv.stock(session, store, sku, on_hand=5)
@@ -254,8 +254,6 @@ def test_sync_documents_count_once_cas_and_older_counts_lose(client, owner, shop
 
 
 def test_two_workers_at_once_lose_nothing_and_keep_order(committed, client, owner, receiver):
-    import threading
-
     from app.events import service as events_service
 
     _hook(client, owner, receiver)
@@ -270,16 +268,7 @@ def test_two_workers_at_once_lose_nothing_and_keep_order(committed, client, owne
             )
             db.session.commit()
 
-    def work():
-        with committed.app_context():
-            _deliver(committed)
-            db.session.remove()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    race(committed, [in_app_context(committed, lambda: _deliver(committed))] * 2)
     assert receiver.bad == []
     arrived = [p for _, p in receiver.received]
     assert sorted({p["data"]["n"] for p in arrived}) == list(range(30))

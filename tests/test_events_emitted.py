@@ -11,7 +11,7 @@ from app.coupons import service as coupons_service
 from app.extensions import db
 from app.stores import service as stores_service
 from tests import factories_coupons as fc
-from tests.factories_coupons import rule_two_holds  # noqa: F401  (autouse)
+from tests import factories_stores
 from tests.test_stores_admin import NEW_STORE
 
 
@@ -88,7 +88,7 @@ def test_campaign_created_updated_paused_and_ended(client, owner, outbox):
 def test_coupon_claimed_redeemed_voided_without_its_code(
     client, session, merchant, owner, shopper, outbox
 ):
-    store = fc.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     campaign = fc.campaign(session, merchant=merchant, total_qty=1)
     session.commit()
     outbox.new()
@@ -134,7 +134,7 @@ def test_a_coupon_used_at_pickup_is_redeemed_in_the_pickups_transaction(
 ):
     from tests import factories_inventory as inv
 
-    store = fc.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant, count=1)[0]
     inv.stock(session, store, sku, on_hand=5)
     campaign = fc.campaign(session, merchant=merchant, min_spend_cents=0)
@@ -165,7 +165,7 @@ def test_a_coupon_used_at_pickup_is_redeemed_in_the_pickups_transaction(
 
 def test_a_rolled_back_transaction_leaves_no_event(app, merchant, outbox):
     with app.test_request_context():  # a request's session: its changes, then a rollback
-        store = fc.store(db.session, merchant=merchant)
+        store = factories_stores.store(db.session, merchant=merchant)
         campaign = coupons_service.create_campaign(
             session=db.session,
             merchant_id=merchant.id,

@@ -7,12 +7,11 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.feed.posts import presentation
-from app.feed.reading.models import Follow
-from tests import factories
+from tests import factories, factories_segments, factories_stores
 from tests import factories_feed as ff
 from tests import factories_inventory as inventory_factory
 
-NEAR = (25.0340, 121.5650)  # ~120 m from ff.TAIPEI
+NEAR = (25.0340, 121.5650)  # ~120 m from factories_stores.TAIPEI
 KAOHSIUNG = (22.6273, 120.3014)
 
 
@@ -29,7 +28,7 @@ def ids(page) -> list[int]:
 
 
 def follow(session, shopper, merchant):
-    session.add(Follow(user_id=shopper.id, merchant_id=merchant.id))
+    factories_segments.follow(session, user_id=shopper.id, merchant=merchant)
     session.commit()
 
 
@@ -46,7 +45,7 @@ def test_followers_get_untargeted_posts_others_do_not(client, session, merchant,
 def test_store_local_posts_reach_readers_near_the_store_only(
     client, session, merchant, make_shopper
 ):
-    store = ff.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     post = ff.post(session, merchant=merchant, store_id=store.id)
     session.commit()
     fan_far_away = make_shopper()
@@ -60,8 +59,10 @@ def test_store_local_posts_reach_readers_near_the_store_only(
 
 
 def test_city_posts_reach_readers_whose_nearest_store_is_in_that_city(client, session, merchant):
-    ff.store(session, merchant=factories.merchant(session), city="Taipei")
-    ff.store(session, merchant=merchant, at=KAOHSIUNG, city="Kaohsiung")
+    factories_stores.store(session, merchant=factories.merchant(session), city="Taipei")
+    factories_stores.store(
+        session, merchant=merchant, lat=KAOHSIUNG[0], lng=KAOHSIUNG[1], city="Kaohsiung"
+    )
     taipei = ff.post(session, merchant=merchant, cities=["TAIPEI"])
     ff.post(session, merchant=merchant, cities=["Kaohsiung"])
     session.commit()
@@ -113,11 +114,11 @@ def test_the_feed_pages_newest_first_without_repeats(client, session, merchant, 
 def test_hot_ranks_likes_against_age_and_distance(client, session, merchant, make_shopper):
     reader = make_shopper()
     follow(session, reader, merchant)
-    near = ff.store(session, merchant=merchant)
-    far = ff.store(session, merchant=merchant, at=(25.0700, 121.5654))  # ~4 km away
+    near = factories_stores.store(session, merchant=merchant)
+    far = factories_stores.store(session, merchant=merchant, lat=25.0700)  # ~4 km away
     newest = ff.post(session, merchant=merchant, ago=timedelta(minutes=1))
     liked = ff.post(session, merchant=merchant, ago=timedelta(hours=3))
-    liked.like_count = 40
+    ff.likes(session, post=liked, count=40)
     local_near = ff.post(session, merchant=merchant, store_id=near.id, ago=timedelta(hours=2))
     local_far = ff.post(session, merchant=merchant, store_id=far.id, ago=timedelta(hours=2))
     ff.post(session, merchant=merchant, ago=timedelta(days=20))  # outside the hot window
@@ -144,7 +145,7 @@ def test_liked_by_me_is_per_reader(client, session, merchant, make_shopper):
 
 
 def test_the_merchant_page_shows_targeted_posts_too(client, session, merchant):
-    store = ff.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     posts = [
         ff.post(session, merchant=merchant, ago=timedelta(minutes=3)),
         ff.post(session, merchant=merchant, store_id=store.id, ago=timedelta(minutes=2)),
@@ -191,8 +192,8 @@ def test_a_cursor_of_another_list_is_refused(client, session, merchant, shopper)
 
 
 def test_product_posts_show_price_and_the_nearest_store_with_stock(client, session, merchant):
-    near_empty = ff.store(session, merchant=merchant)
-    stocked = ff.store(session, merchant=merchant, at=(25.0400, 121.5654))  # ~780 m
+    near_empty = factories_stores.store(session, merchant=merchant)
+    stocked = factories_stores.store(session, merchant=merchant, lat=25.0400)  # ~780 m
     sku = ff.sku(session, merchant=merchant, price_cents=42000)
     inventory_factory.stock(session, near_empty, sku, on_hand=0)
     inventory_factory.stock(session, stocked, sku, on_hand=3)
@@ -236,7 +237,7 @@ def test_followers_get_approved_buyer_shows_in_time_order(client, session, merch
 
 def test_nearest_stock_lookups_per_page_are_capped(client, session, merchant, monkeypatch):
     monkeypatch.setattr(presentation, "NEAREST_STOCK_SKUS", 1)
-    store = ff.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = [ff.sku(session, merchant=merchant) for _ in range(2)]
     for sku in skus:
         inventory_factory.stock(session, store, sku, on_hand=2)
@@ -262,7 +263,7 @@ def test_followed_nearby_and_city_posts_page_together_each_once(
     client, session, merchant, shopper, sort
 ):
     follow(session, shopper, merchant)
-    store = ff.store(session, merchant=merchant, city="Taipei")
+    store = factories_stores.store(session, merchant=merchant, city="Taipei")
     minutes = iter(range(1, 100))
 
     def made(**kw):
@@ -285,7 +286,7 @@ def test_a_page_costs_the_same_statements_whatever_products_it_shows(
 ):
     # Unprepared, every statement passes SQLAlchemy's cursor events and can be counted.
     monkeypatch.setitem(app.config, "DB_PREPARED_STATEMENTS", False)
-    store = ff.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
 
     def product_post():
         sku = ff.sku(session, merchant=merchant)

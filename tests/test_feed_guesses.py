@@ -1,7 +1,6 @@
 """Guess the price: one guess per shopper, ranks with ties to the earlier guess, a hidden answer,
 the game settled once however many readers arrive at closing, and segment targeting."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text
@@ -13,7 +12,7 @@ from tests import factories
 from tests import factories_coupons as fc
 from tests import factories_feed as ff
 from tests import factories_segments as seg
-from tests.test_feed_reactions import many_shoppers
+from tests.race import race, signed_in
 
 
 def game(session, merchant, *, price_cents=1000, hidden=None, winners=2, campaign=None):
@@ -85,7 +84,7 @@ def test_closest_win_ties_go_to_the_earlier_and_sold_out_is_said(
     campaign = fc.campaign(session, merchant=merchant, total_qty=1)
     post, _ = game(session, merchant, price_cents=1000, winners=2, campaign=campaign)
     session.commit()
-    early, late, exact, far = many_shoppers(make_shopper, 4)
+    early, late, exact, far = signed_in(make_shopper, 4)
     for caller, price in ((early, 900), (late, 1100), (exact, 1000), (far, 2000)):
         assert guess(client, caller, post.id, price).status_code == 201
     close(session, post)
@@ -163,7 +162,7 @@ def test_the_sweeper_settles_games_past_closing(app, client, session, merchant, 
 
 
 def test_eight_readers_at_closing_settle_the_game_once(committed, make_shopper, merchant, session):
-    shoppers = many_shoppers(make_shopper, 8)
+    shoppers = signed_in(make_shopper, 8)
     # Ten per shopper: a second settling would claim a second coupon for each winner.
     campaign = fc.campaign(session, merchant=merchant, per_user_limit=10)
     post, _ = game(session, merchant, price_cents=1000, winners=3, campaign=campaign)
@@ -173,20 +172,10 @@ def test_eight_readers_at_closing_settle_the_game_once(committed, make_shopper, 
         assert guess(client, caller, post.id, 1000 + 10 * i).status_code == 201
     close(session, post)
 
-    barrier, answers = threading.Barrier(len(shoppers)), [None] * len(shoppers)
+    def read(caller):
+        return lambda client: client.get(f"/v1/posts/{post.id}", headers=caller.headers)
 
-    def read(i, caller):
-        reader = committed.test_client()
-        barrier.wait()
-        resp = reader.get(f"/v1/posts/{post.id}", headers=caller.headers)
-        answers[i] = (resp.status_code, resp.get_json()["guess"])
-
-    threads = [threading.Thread(target=read, args=(i, c)) for i, c in enumerate(shoppers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
+    answers = [(status, body["guess"]) for status, body in race(committed, map(read, shoppers))]
     assert {status for status, _ in answers} == {200}
     assert all(g["settled"] and g["answer_cents"] == 1000 for _, g in answers)
     assert {tuple(x["price_cents"] for x in g["leaders"]) for _, g in answers} == {

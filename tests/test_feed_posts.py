@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.feed.posts.models import Like, PollOption, Post
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_feed as ff
 from tests.factories_feed import media_root  # noqa: F401  (autouse fixture)
 
@@ -91,8 +91,8 @@ def test_product_posts_tag_the_merchants_own_skus(client, owner, merchant, sessi
 
 
 def test_a_store_target_must_be_the_merchants_store(client, owner, merchant, session):
-    mine = ff.store(session, merchant=merchant)
-    theirs = ff.store(session, merchant=factories.merchant(session))
+    mine = factories_stores.store(session, merchant=merchant)
+    theirs = factories_stores.store(session, merchant=factories.merchant(session))
     session.commit()
     assert create(client, owner, store_id=mine.id).get_json()["store"]["id"] == mine.id
     assert create(client, owner, store_id=theirs.id).status_code == 404
@@ -202,7 +202,9 @@ def test_roles_operators_edit_service_only_hides_store_managers_nothing(
     operator, service, manager = (
         make_staff("operator"),
         make_staff("service"),
-        make_staff("store_manager", store_ids=[ff.store(session, merchant=merchant).id]),
+        make_staff(
+            "store_manager", store_ids=[factories_stores.store(session, merchant=merchant).id]
+        ),
     )
     assert create(client, operator).status_code == 201
     assert create(client, service).status_code == 403
@@ -213,14 +215,15 @@ def test_roles_operators_edit_service_only_hides_store_managers_nothing(
     assert client.get("/v1/admin/posts", headers=manager.headers).status_code == 403
 
 
-def test_another_merchants_post_is_404(client, owner, session):
+def test_another_merchants_post_is_404(client, owner, session, unchanged):
     theirs = ff.post(session, merchant=factories.merchant(session))
     session.commit()
     url = f"/v1/admin/posts/{theirs.id}"
-    assert client.get(url, headers=owner.headers).status_code == 404
-    assert client.patch(url, json={"body": "x"}, headers=owner.headers).status_code == 404
-    assert client.post(f"{url}/hide", json={}, headers=owner.headers).status_code == 404
-    assert client.delete(url, headers=owner.headers).status_code == 404
+    with unchanged():
+        assert client.get(url, headers=owner.headers).status_code == 404
+        assert client.patch(url, json={"body": "x"}, headers=owner.headers).status_code == 404
+        assert client.post(f"{url}/hide", json={}, headers=owner.headers).status_code == 404
+        assert client.delete(url, headers=owner.headers).status_code == 404
 
 
 def test_an_idempotency_key_replays_the_first_draft(client, owner, session):

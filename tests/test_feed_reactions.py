@@ -1,15 +1,14 @@
 """Likes, follows and poll votes: idempotent, final votes, and counts equal to rows under races."""
 
-import threading
 from datetime import timedelta
 
 from sqlalchemy import any_, func, select
 
-from app.extensions import limiter
 from app.feed.posts.models import Like, PollOption, PollVote, Post
 from app.feed.reading.models import Follow, MerchantFollowerCount
 from tests import factories
 from tests import factories_feed as ff
+from tests.race import race, signed_in
 
 
 def test_like_and_unlike_are_idempotent(client, session, merchant, shopper):
@@ -137,31 +136,12 @@ def test_hidden_results_show_only_after_close_but_always_to_staff(
 # --- races ----------------------------------------------------------------------------------
 
 
-def race(app, calls) -> list[int]:
-    """Run every (method, url, json, headers) at once, each thread with its own client."""
-    barrier = threading.Barrier(len(calls))
-    statuses = [0] * len(calls)
-
-    def run(i, method, url, body, headers):
-        client = app.test_client()
-        barrier.wait()
-        statuses[i] = client.open(url, method=method, json=body, headers=headers).status_code
-
-    threads = [threading.Thread(target=run, args=(i, *call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return statuses
-
-
-def many_shoppers(make_shopper, n: int) -> list:
-    """n signed-in shoppers; the per-IP login limit is reset between them (all share one IP)."""
-    shoppers = []
-    for _ in range(n):
-        limiter.reset()
-        shoppers.append(make_shopper())
-    return shoppers
+def requests(calls):
+    """(method, url, json, headers) as calls for `race`, each answering its status."""
+    return [
+        lambda client, m=m, u=u, b=b, h=h: client.open(u, method=m, json=b, headers=h).status_code
+        for m, u, b, h in calls
+    ]
 
 
 def count(session, query) -> int:
@@ -171,7 +151,7 @@ def count(session, query) -> int:
 def test_sixteen_racing_likers_and_voters_leave_exact_counts(
     committed, make_shopper, merchant, session
 ):
-    shoppers = many_shoppers(make_shopper, 16)
+    shoppers = signed_in(make_shopper, 16)
     post = ff.post(session, merchant=merchant)
     poll_post = ff.post(session, merchant=merchant, kind="poll", options=["a", "b"], max_choices=2)
     session.commit()
@@ -182,7 +162,7 @@ def test_sixteen_racing_likers_and_voters_leave_exact_counts(
         for s in shoppers
     ]
     # Four shoppers like and vote twice at the same moment: the second of each changes nothing.
-    statuses = race(committed, like + vote + like[:4] + vote[:4])
+    statuses = race(committed, requests(like + vote + like[:4] + vote[:4]))
     assert statuses.count(200) == 20
     assert (statuses.count(201), statuses.count(409)) == (16, 4)
 
@@ -197,17 +177,17 @@ def test_sixteen_racing_likers_and_voters_leave_exact_counts(
 
 
 def test_sixteen_racing_followers_leave_an_exact_count(committed, make_shopper, merchant, session):
-    shoppers = many_shoppers(make_shopper, 16)
+    shoppers = signed_in(make_shopper, 16)
     url = f"/v1/merchants/{merchant.id}/follow"
     calls = [("PUT", url, None, s.headers) for s in shoppers + shoppers[:4]]
-    assert set(race(committed, calls)) == {200}
+    assert set(race(committed, requests(calls))) == {200}
     session.expire_all()
     follows = count(session, select(Follow).where(Follow.merchant_id == merchant.id))
     assert follows == 16 == session.get(MerchantFollowerCount, merchant.id).followers
 
 
 def test_sixteen_racing_unlikers_leave_exact_counts(committed, make_shopper, merchant, session):
-    shoppers = many_shoppers(make_shopper, 16)
+    shoppers = signed_in(make_shopper, 16)
     post = ff.post(session, merchant=merchant)
     session.commit()
     for s in shoppers[:12]:
@@ -216,7 +196,7 @@ def test_sixteen_racing_unlikers_leave_exact_counts(committed, make_shopper, mer
     session.commit()
     calls = [("DELETE", f"/v1/posts/{post.id}/like", None, s.headers) for s in shoppers[:8]]
     calls += [("PUT", f"/v1/posts/{post.id}/like", None, s.headers) for s in shoppers[8:]]
-    assert set(race(committed, calls)) == {200}
+    assert set(race(committed, requests(calls))) == {200}
     session.expire_all()
     likes = count(session, select(Like).where(Like.post_id == post.id))
     assert likes == 8 == session.get(Post, post.id).like_count

@@ -4,10 +4,11 @@ and by id (404 for anyone else, signed out included)."""
 from sqlalchemy import select
 
 from app.feed.posts.models import Post
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_feed as ff
 from tests import factories_segments as seg
-from tests.factories_feed import TAIPEI, media_root  # noqa: F401  (autouse)
+from tests.factories_feed import media_root  # noqa: F401  (autouse)
+from tests.factories_stores import TAIPEI
 
 
 def _targeted(session, merchant, rule):
@@ -29,7 +30,7 @@ def test_a_segment_post_reaches_only_its_members(client, session, merchant, make
     member, outsider = make_shopper(), make_shopper()
     for caller in (member, outsider):
         seg.follow(session, user_id=caller.id, merchant=merchant)
-    store = ff.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     ff.show(session, user_id=member.id, merchant=merchant)
     post = _targeted(session, merchant, {"type": "buyer_show"})
     everyone = ff.post(session, merchant=merchant, title="For all")
@@ -53,7 +54,7 @@ def test_not_a_follower_segment_sees_the_city_post_followers_do_not(
 ):
     fan, passerby = make_shopper(), make_shopper()
     seg.follow(session, user_id=fan.id, merchant=merchant)
-    ff.store(session, merchant=merchant)
+    factories_stores.store(session, merchant=merchant)
     post = _targeted(session, merchant, {"type": "not", "rule": {"type": "follows"}})
     post.cities = ["taipei"]
     session.commit()

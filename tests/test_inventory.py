@@ -4,20 +4,19 @@ import pytest
 from sqlalchemy import select
 
 from app.inventory.models import Stock
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 
 FAR = 60  # stores of a chain 110 km away
 # Points east of Taipei's centre: ~1 km per 0.00991 degrees of longitude at this latitude.
-LAT, LNG = inv.TAIPEI
+LAT, LNG = factories_stores.TAIPEI
 KM = 0.00991
 
 
 @pytest.fixture
 def stores(session, merchant):
     """Three pickup stores 1, 2 and 3 km east of the centre."""
-    made = [inv.store(session, merchant, lng=LNG + k * KM) for k in (1, 2, 3)]
+    made = [factories_stores.store(session, merchant=merchant, lng=LNG + k * KM) for k in (1, 2, 3)]
     session.commit()
     return made
 
@@ -275,7 +274,7 @@ def test_quote_uses_a_bounded_number_of_statements(client, stores, session, merc
 
 
 def test_stock_near_me_pages_through_stores_at_the_same_spot(client, session, merchant, sku):
-    twins = [inv.store(session, merchant, lng=LNG + KM) for _ in range(3)]
+    twins = [factories_stores.store(session, merchant=merchant, lng=LNG + KM) for _ in range(3)]
     _stock_all(session, twins, sku, [1, 1, 1])
     url, seen, cursor = f"/v1/skus/{sku.id}/nearby?lat={LAT}&lng={LNG}&limit=1", [], None
     for _ in range(4):
@@ -289,8 +288,8 @@ def test_stock_near_me_pages_through_stores_at_the_same_spot(client, session, me
 
 def test_stock_near_me_of_a_sku_held_by_many_stores(client, session, merchant, sku):
     """Stores outside the radius are never listed, however many hold the SKU."""
-    far = [inv.store(session, merchant, lat=LAT + 1) for _ in range(FAR)]
-    near = [inv.store(session, merchant, lng=LNG + k * KM) for k in (3, 1, 2)]
+    far = [factories_stores.store(session, merchant=merchant, lat=LAT + 1) for _ in range(FAR)]
+    near = [factories_stores.store(session, merchant=merchant, lng=LNG + k * KM) for k in (3, 1, 2)]
     _stock_all(session, far + near, sku, [1] * (FAR + 3))
     url = f"/v1/skus/{sku.id}/nearby?lat={LAT}&lng={LNG}&limit=2"
     first = client.get(url).get_json()
@@ -303,8 +302,8 @@ def test_stock_near_me_of_a_sku_held_by_many_stores(client, session, merchant, s
 def test_quote_for_a_chain_walks_its_nearest_stores(client, session, merchant):
     """A chain's stores outside the radius are not quoted; the nearest that can fulfil are."""
     a = inv.skus(session, merchant)[0]
-    far = [inv.store(session, merchant, lat=LAT + 1) for _ in range(FAR)]
-    near = [inv.store(session, merchant, lng=LNG + k * KM) for k in (2, 1)]
+    far = [factories_stores.store(session, merchant=merchant, lat=LAT + 1) for _ in range(FAR)]
+    near = [factories_stores.store(session, merchant=merchant, lng=LNG + k * KM) for k in (2, 1)]
     _stock_all(session, far[:1] + near, a, [5, 1, 5])
     cart = {"lat": LAT, "lng": LNG, "items": [{"sku_id": a.id, "qty": 2}]}
     body = client.post("/v1/pickup/quote", json=cart).get_json()

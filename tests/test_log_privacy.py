@@ -11,6 +11,7 @@ from app.extensions import db
 from app.request_log import JsonFormatter
 from tests import factories_coupons as coupons
 from tests import factories_inventory as inv
+from tests import factories_stores
 
 PASSWORD = "correct horse battery staple"
 LAT, LNG = "25.0331234", "121.5654321"
@@ -37,7 +38,7 @@ def log_lines(app, monkeypatch):
 def test_no_secret_and_no_raw_position_reaches_the_logs(
     client, session, merchant, owner, log_lines
 ):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=5)
     campaign = coupons.campaign(session, merchant=merchant)

@@ -7,6 +7,7 @@ from app.errors import PROBLEM
 from tests import factories_coupons as coupons
 from tests import factories_feed as feed
 from tests import factories_inventory as inv
+from tests import factories_stores
 
 # (who, method, path with {store} {product} {sku} {campaign} {post}, a valid body, smuggled fields)
 CASES = [
@@ -39,7 +40,7 @@ CASES = [
 
 @pytest.fixture
 def objects(session, merchant, shopper):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=5)
     campaign = coupons.campaign(session, merchant=merchant)

@@ -9,7 +9,8 @@ from app.coupons.models import Coupon
 from app.members.models import MemberPoints, ServiceCardUse
 from tests import factories_coupons as fc
 from tests import factories_inventory as fi
-from tests.test_coupons_concurrency import race
+from tests import factories_stores
+from tests.race import race
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +19,7 @@ def _many_logins(app, monkeypatch):
 
 
 def _setup(client, session, merchant, owner, shopper, **program):
-    shop = fc.store(session, merchant=merchant)
+    shop = factories_stores.store(session, merchant=merchant)
     session.commit()
     body = {"currency": "TWD", "points_per_unit": 1, "pending_days": 0} | program
     assert client.put("/v1/admin/membership", json=body, headers=owner.headers).status_code == 200

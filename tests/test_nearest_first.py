@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 from app.inventory.availability import QUOTE_STORES
 from tests import factories_coupons as fc
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests import factories_stores
 from tests.test_stores_nearby import destination, geodesic_m
 
-TAIPEI = inv.TAIPEI
+TAIPEI = factories_stores.TAIPEI
 PROPERTY = settings(
     max_examples=20,
     deadline=None,
@@ -31,7 +31,7 @@ def crossed_stock(session, merchant):
         d = 300 + i * 3
         for bearing, metres in ((0, d), (90, d + 1)):
             lat, lng = destination(*TAIPEI, bearing, metres)
-            place = inv.store(session, merchant, lat=lat, lng=lng)
+            place = factories_stores.store(session, merchant=merchant, lat=lat, lng=lng)
             inv.stock(session, place, a, on_hand=3)
             if i % 2 == 0:
                 inv.stock(session, place, b, on_hand=3)
@@ -111,7 +111,7 @@ def crossed_offers(session, merchant):
         d = 300 + i * 3
         for bearing, metres in ((0, d), (90, d + 1)):
             lat, lng = destination(*TAIPEI, bearing, metres)
-            place = fc.store(session, merchant=merchant, lat=lat, lng=lng)
+            place = factories_stores.store(session, merchant=merchant, lat=lat, lng=lng)
             offers[fc.campaign(session, merchant=merchant, store_ids=[place.id]).id] = place
     session.commit()
     return offers

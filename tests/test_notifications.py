@@ -17,6 +17,8 @@ from app.notifications.models import Notification, PushDevice
 from app.pickup import expiry
 from app.pickup.models import Reservation
 from tests import factories_inventory as inv
+from tests import factories_stores
+from tests.race import in_app_context, race
 
 
 def test_every_kind_speaks_every_language():
@@ -199,7 +201,7 @@ def test_without_credentials_pushes_are_skipped_and_the_inbox_works(app, client,
 def test_the_expiry_warning_is_written_once_with_two_sweepers_racing(
     committed, make_shopper, session, merchant
 ):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, store, sku, on_hand=50)
     session.commit()
@@ -213,22 +215,14 @@ def test_the_expiry_warning_is_written_once_with_two_sweepers_racing(
     soon = datetime.now(UTC) + timedelta(minutes=10)
     session.execute(Reservation.__table__.update().values(expires_at=soon))
     session.commit()
-    barrier = threading.Barrier(2)
-    counts = []
 
-    def sweeper():
-        with committed.app_context():
-            barrier.wait()
-            counts.append(expiry.warn_batch(session=db.session, lead_minutes=30, batch_size=2))
-            counts.append(expiry.warn_batch(session=db.session, lead_minutes=30, batch_size=2))
-            db.session.commit()
-            db.session.remove()
+    def sweep():
+        first = expiry.warn_batch(session=db.session, lead_minutes=30, batch_size=2)
+        second = expiry.warn_batch(session=db.session, lead_minutes=30, batch_size=2)
+        db.session.commit()
+        return [first, second]
 
-    threads = [threading.Thread(target=sweeper) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    counts = [n for ns in race(committed, [in_app_context(committed, sweep)] * 2) for n in ns]
     kinds = session.scalars(
         select(Notification.kind).where(Notification.user_id == shopper.id)
     ).all()

@@ -1,17 +1,18 @@
 """The endless aisle: from one store, the nearest other stores holding shared units of a SKU,
 and the online-only pool; tenancy."""
 
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 
 
 def test_staff_see_what_the_other_stores_and_the_online_pool_hold(client, owner, merchant, session):
-    here = inv.store(session, merchant)
-    far = inv.store(session, merchant, lng=inv.TAIPEI[1] + 0.05)
-    near = inv.store(session, merchant, lng=inv.TAIPEI[1] + 0.01)
-    empty = inv.store(session, merchant, lng=inv.TAIPEI[1] + 0.02)
-    warehouse = inv.store(session, merchant, lat=24.0, pickup_enabled=False)
+    here = factories_stores.store(session, merchant=merchant)
+    far = factories_stores.store(session, merchant=merchant, lng=factories_stores.TAIPEI[1] + 0.05)
+    near = factories_stores.store(session, merchant=merchant, lng=factories_stores.TAIPEI[1] + 0.01)
+    empty = factories_stores.store(
+        session, merchant=merchant, lng=factories_stores.TAIPEI[1] + 0.02
+    )
+    warehouse = factories_stores.store(session, merchant=merchant, lat=24.0, pickup_enabled=False)
     sku = inv.skus(session, merchant)[0]
     inv.stock(session, here, sku, on_hand=1)
     inv.stock(session, far, sku, on_hand=5)
@@ -31,7 +32,7 @@ def test_staff_see_what_the_other_stores_and_the_online_pool_hold(client, owner,
 
 
 def test_another_merchants_sku_is_not_found(client, owner, merchant, session):
-    here = inv.store(session, merchant)
+    here = factories_stores.store(session, merchant=merchant)
     foreign = inv.skus(session, factories.merchant(session))[0]
     session.commit()
     resp = client.get(

@@ -1,8 +1,6 @@
 """Orders under real concurrency: payment callbacks racing each other, a webhook that arrives
 before our confirm call returns, a payment racing the hold's expiry; rule 1 after each test."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, text, update
@@ -13,31 +11,14 @@ from app.orders.models import OrderRefund
 from app.payments import provider as payments
 from app.pickup import expiry
 from app.pickup.models import Reservation
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 from tests.factories_orders import WEBHOOK, event_types, order_row, pay, place, shop
+from tests.race import in_app_context, race
 from tests.stripe_standin import StripeStandIn
 
 
-def _race(jobs):
-    """Run the callables at once (released together by a barrier); their results in order."""
-    barrier = threading.Barrier(len(jobs))
-
-    def run(job):
-        barrier.wait()
-        return job()
-
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        return list(pool.map(run, jobs))
-
-
-def _poster(app, event):
+def _poster(event):
     body, headers = StripeStandIn.signed(event)
-
-    def job():
-        resp = app.test_client().post(WEBHOOK, data=body, headers=headers)
-        return resp.status_code, resp.get_json()
-
-    return job
+    return lambda client: client.post(WEBHOOK, data=body, headers=headers)
 
 
 def _succeeded(stripe, session, order_id) -> dict:
@@ -56,7 +37,7 @@ def test_eight_payment_callbacks_at_once_pay_once(
     intent = _succeeded(stripe, session, order["id"])
     event = stripe.event("payment_intent.succeeded", intent)
     copies = [event] * 4 + [stripe.event("payment_intent.succeeded", intent) for _ in range(4)]
-    results = _race([_poster(committed, e) for e in copies])
+    results = race(committed, [_poster(e) for e in copies])
     assert [s for s, _ in results] == [200] * 8
     assert sorted(b["duplicate"] for _, b in results) == [False] * 5 + [True] * 3
     assert order_row(session, order["id"]).payment_state == "paid"
@@ -90,13 +71,12 @@ def test_confirm_calls_and_webhooks_race(committed, make_shopper, merchant, sess
     order = place(client, shopper, store, [(skus[0], 1)]).get_json()
     intent = stripe.intents[order_row(session, order["id"]).intent_id]
     late = {**intent, "status": "succeeded", "amount_received": intent["amount"]}
-    hooks = [_poster(committed, stripe.event("payment_intent.succeeded", late)) for _ in range(3)]
+    hooks = [_poster(stripe.event("payment_intent.succeeded", late)) for _ in range(3)]
 
-    def confirm():
-        resp = pay(committed.test_client(), shopper, order["id"])
-        return resp.status_code, resp.get_json()
+    def confirm(client):
+        return pay(client, shopper, order["id"])
 
-    results = _race([confirm, confirm, *hooks])
+    results = race(committed, [confirm, confirm, *hooks])
     assert all(s in (200, 502) or s == 402 for s, _ in results), results
     assert order_row(session, order["id"]).payment_state == "paid"
     assert event_types(session, order["id"]).count("order.paid") == 1
@@ -116,23 +96,20 @@ def test_a_payment_racing_the_expiry_is_kept_or_refunded_never_both(
     )
     session.commit()
     hooks = [
-        _poster(
-            committed,
-            stripe.event("payment_intent.succeeded", _succeeded(stripe, session, o["id"])),
-        )
+        _poster(stripe.event("payment_intent.succeeded", _succeeded(stripe, session, o["id"])))
         for o in orders
     ]
 
     def sweep():
-        with committed.app_context():
-            n = expiry.sweep_batch(session=db.session, batch_size=2)
-            db.session.commit()
-            lifecycle.settle_batch(session=db.session)
-            db.session.commit()
-            return n
+        n = expiry.sweep_batch(session=db.session, batch_size=2)
+        db.session.commit()
+        lifecycle.settle_batch(session=db.session)
+        db.session.commit()
+        return n
 
-    _race([*hooks, sweep, sweep])
-    sweep()
+    race(committed, [*hooks, in_app_context(committed, sweep), in_app_context(committed, sweep)])
+    with committed.app_context():
+        sweep()
     for o in orders:
         row = order_row(session, o["id"])
         assert (row.payment_state, row.ended_state) == ("refunding", "expired")

@@ -2,8 +2,6 @@
 holds it alone, accepts or rejects (or lets it lapse: the next store's turn), ships it with a
 tracking reference; no store → told before paying; two stores accepting at once → one wins."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -15,8 +13,9 @@ from app.payments import provider as payments
 from app.pickup import expiry
 from app.pickup.models import Reservation
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests import factories_stores
 from tests.factories_orders import event_types, order_row, pay
+from tests.race import race
 
 HOME = {
     "name": "Mei Lin",
@@ -32,7 +31,9 @@ def _stores(session, merchant, stock: list[int]):
     sku = inv.skus(session, merchant, price_cents=900)[0]
     stores = []
     for i, units in enumerate(stock):
-        store = inv.store(session, merchant, lat=HOME["lat"], lng=HOME["lng"] + 0.01 * (i + 1))
+        store = factories_stores.store(
+            session, merchant=merchant, lat=HOME["lat"], lng=HOME["lng"] + 0.01 * (i + 1)
+        )
         inv.stock(session, store, sku, on_hand=units)
         stores.append(store)
     session.commit()
@@ -191,14 +192,11 @@ def test_two_stores_accepting_the_same_order_one_wins(
     pay(client, shopper, order["id"])
     staff = [make_staff("store_manager", store_ids=[s.id]) for s in (first, first, second)]
     stores = (first, first, second)
-    barrier = threading.Barrier(len(staff))
 
     def accept(caller, store):
-        barrier.wait()
-        return _act(committed.test_client(), caller, store, order["id"], "accept").status_code
+        return lambda client: _act(client, caller, store, order["id"], "accept").status_code
 
-    with ThreadPoolExecutor(len(staff)) as pool:
-        statuses = list(pool.map(accept, staff, stores))
+    statuses = race(committed, [accept(c, s) for c, s in zip(staff, stores, strict=True)])
     assert sorted(statuses[:2]) == [200, 409]  # one of the offered store's staff wins
     assert statuses[2] == 404  # the second store was never offered it
     with committed.app_context():

@@ -2,17 +2,15 @@
 money back through the provider or at the till, never more units than were bought — also when
 two returns of the same line race."""
 
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select, text
 
 from app.inventory.models import Stock
 from app.orders.models import OrderRefund
-from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
+from tests import factories_stores
 from tests.factories_orders import event_types, pay, place, shop
+from tests.race import race
 
 
 def _collected(client, shopper, owner, store, skus, payment="online", qty=2):
@@ -45,7 +43,7 @@ def test_a_return_at_another_store_restocks_there_and_refunds_online(
     client, shopper, owner, merchant, session, stripe
 ):
     store, skus = shop(session, merchant)
-    other = inv.store(session, merchant)
+    other = factories_stores.store(session, merchant=merchant)
     session.commit()
     order = _collected(client, shopper, owner, store, skus)
     resp = _return(client, owner, other, order["id"], skus[0], 1)
@@ -97,13 +95,10 @@ def test_two_returns_of_the_same_line_race(
     shopper, owner = make_shopper(), make_staff("owner")
     client = committed.test_client()
     order = _collected(client, shopper, owner, store, skus, qty=3)
-    barrier = threading.Barrier(4)
 
-    def job(_):
-        barrier.wait()
-        return _return(committed.test_client(), owner, store, order["id"], skus[0], 2).status_code
+    def ret(client):
+        return _return(client, owner, store, order["id"], skus[0], 2).status_code
 
-    with ThreadPoolExecutor(4) as pool:
-        statuses = sorted(pool.map(job, range(4)))
+    statuses = sorted(race(committed, [ret] * 4))
     assert statuses == [201, 409, 409, 409]
     assert _on_hand(session, store, skus[0]) == 7 + 2

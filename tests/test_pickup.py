@@ -8,15 +8,14 @@ from sqlalchemy import select, update
 
 from app.inventory.models import Stock
 from app.pickup.models import Reservation
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 
 
 @pytest.fixture
 def shop(session, merchant):
     """A pickup store with three shared SKUs (10 each) and one sold in store only."""
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = inv.skus(session, merchant, count=4)
     for sku in skus[:3]:
         inv.stock(session, store, sku, on_hand=10)
@@ -73,22 +72,27 @@ def test_short_items_are_all_listed_and_nothing_is_held(client, shopper, shop, s
     assert _stock(session, store, skus[0]).reserved == 0
 
 
-def test_foreign_unknown_and_closed_targets(client, shopper, shop, session, merchant):
+def test_foreign_unknown_and_closed_targets(client, shopper, shop, session, merchant, unchanged):
     store, skus = shop
     other = factories.merchant(session)
     foreign_sku = inv.skus(session, other)[0]
-    closed = inv.store(session, merchant, pickup_enabled=False)
+    closed = factories_stores.store(session, merchant=merchant, pickup_enabled=False)
     session.commit()
-    resp = _reserve(client, shopper, store, [(skus[0], 1), (foreign_sku, 1)])
-    assert resp.status_code == 404
-    assert resp.get_json()["type"] == "catalog.sku_not_found"
-    body = {"store_id": 99999999, "items": [{"sku_id": skus[0].id, "qty": 1}]}
-    assert client.post("/v1/reservations", json=body, headers=shopper.headers).status_code == 404
-    body = {"store_id": store.id, "items": [{"sku_id": 99999999, "qty": 1}]}
-    assert client.post("/v1/reservations", json=body, headers=shopper.headers).status_code == 404
-    resp = _reserve(client, shopper, closed, [(skus[0], 1)])
-    assert resp.status_code == 409
-    assert resp.get_json()["type"] == "pickup.store_unavailable"
+    with unchanged():
+        resp = _reserve(client, shopper, store, [(skus[0], 1), (foreign_sku, 1)])
+        assert resp.status_code == 404
+        assert resp.get_json()["type"] == "catalog.sku_not_found"
+        body = {"store_id": 99999999, "items": [{"sku_id": skus[0].id, "qty": 1}]}
+        assert (
+            client.post("/v1/reservations", json=body, headers=shopper.headers).status_code == 404
+        )
+        body = {"store_id": store.id, "items": [{"sku_id": 99999999, "qty": 1}]}
+        assert (
+            client.post("/v1/reservations", json=body, headers=shopper.headers).status_code == 404
+        )
+        resp = _reserve(client, shopper, closed, [(skus[0], 1)])
+        assert resp.status_code == 409
+        assert resp.get_json()["type"] == "pickup.store_unavailable"
 
 
 @pytest.mark.parametrize(
@@ -293,7 +297,7 @@ def test_staff_cancel_with_a_reason_and_tenancy_holds(
     client, shopper, shop, make_staff, session, merchant
 ):
     store, skus = shop
-    other_store = inv.store(session, merchant)
+    other_store = factories_stores.store(session, merchant=merchant)
     session.commit()
     rid = _reserve(client, shopper, store, [(skus[0], 3)]).get_json()["id"]
     stranger = make_staff("owner", of=factories.merchant(session))

@@ -5,14 +5,13 @@ from sqlalchemy import select
 
 from app.notifications.models import Notification
 from app.pickup.models import Reservation
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_inventory as inv
-from tests.factories_inventory import rule_1_holds  # noqa: F401  (autouse: rule 1 after each test)
 
 
 @pytest.fixture
 def shop(session, merchant):
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     skus = inv.skus(session, merchant, count=2)
     for sku in skus:
         inv.stock(session, store, sku, on_hand=10)
@@ -116,7 +115,7 @@ def test_the_pass_collects_once_and_only_at_its_store(
     assert resp.status_code == 200
     body = resp.get_json()
     assert body["qr_svg"].startswith("<svg") and body["token"]
-    elsewhere = inv.store(session, merchant)
+    elsewhere = factories_stores.store(session, merchant=merchant)
     session.commit()
     wrong = _collect(client, elsewhere, owner, body["token"])
     assert wrong.status_code == 422 and "pass" in wrong.get_json()["errors"]

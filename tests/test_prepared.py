@@ -1,9 +1,20 @@
-"""Hot reads are planned once per connection and answer exactly as the unprepared statement."""
+"""Hot reads are planned once per connection and answer exactly as the unprepared statement, on
+stores, SKUs and stock that exist (every answer compared is non-empty)."""
 
+from datetime import UTC, datetime
+
+import pytest
 from sqlalchemy import text
 
 from app import prepared
+from app.extensions import db
 from app.stores.search import DETAIL
+from tests import factories_coupons as fc
+from tests import factories_inventory as inv
+from tests import factories_stores
+
+LAT, LNG = factories_stores.TAIPEI
+NOW = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Taipei: the stores are open
 
 
 def _prepared_names(session) -> set[str]:
@@ -11,27 +22,73 @@ def _prepared_names(session) -> set[str]:
     return {name for (name,) in rows if name.startswith("shopnear_")}
 
 
-def test_a_statement_is_prepared_once_and_reused(app, session):
-    with app.app_context():
-        from app.extensions import db
+@pytest.fixture
+def world(session, merchant):
+    """Three stores around Taipei 101, two SKUs stocked in each, a coupon campaign at all."""
+    stores = [
+        factories_stores.store(session, merchant=merchant, lat=LAT + k * 0.002) for k in range(3)
+    ]
+    skus = inv.skus(session, merchant, count=2)
+    for store in stores:
+        for sku in skus:
+            inv.stock(session, store, sku, on_hand=5)
+    fc.campaign(session, merchant=merchant)
+    session.commit()
+    return stores, skus
 
-        params = {"store_id": 1, "now": "2026-01-01T00:00:00+00:00"}
+
+def test_a_statement_is_prepared_once_and_reused(app, world):
+    stores, _ = world
+    params = {"store_id": stores[0].id, "now": NOW}
+    with app.app_context():
         name = prepared._statements(DETAIL)[0]
         before = _prepared_names(db.session)  # the pooled connection may have served others
-        assert prepared.fetch(db.session, DETAIL, params) == []
+        rows = prepared.fetch(db.session, DETAIL, params)
         after = _prepared_names(db.session)
         assert name in after and after - before <= {name}
-        prepared.fetch(db.session, DETAIL, params)
+        assert [row.id for row in rows] == [stores[0].id]
+        assert prepared.fetch(db.session, DETAIL, params) == rows
         assert _prepared_names(db.session) == after
+        assert [tuple(row) for row in db.session.execute(DETAIL, params)] == [
+            tuple(row) for row in rows
+        ]
 
 
-def test_prepared_and_plain_answers_are_the_same(app, client, monkeypatch):
-    path = "/v1/stores/nearby?lat=25.03&lng=121.56&radius_m=50000"
-    with_prepare = client.get(path)
-    monkeypatch.setitem(app.config, "DB_PREPARED_STATEMENTS", False)
-    without = client.get(path)
-    assert with_prepare.status_code == without.status_code == 200
-    assert with_prepare.get_json() == without.get_json()
+def _reads(stores, skus) -> list[tuple[str, str, dict | None, str]]:
+    """(method, path, body, the field that lists what was found) of every read that runs a
+    prepared statement."""
+    near = f"lat={LAT}&lng={LNG}"
+    box = f"{LNG - 0.01},{LAT - 0.01},{LNG + 0.01},{LAT + 0.01}"
+    cart = {"lat": LAT, "lng": LNG, "items": [{"sku_id": s.id, "qty": 2} for s in skus]}
+    too_many = {
+        **cart,
+        "items": [{"sku_id": skus[0].id, "qty": 2}, {"sku_id": skus[1].id, "qty": 9}],
+    }
+    return [
+        ("GET", f"/v1/stores/nearby?{near}&radius_m=50000", None, "items"),
+        ("GET", f"/v1/stores/nearby?{near}&pickup=true&open_now=true&q=Store", None, "items"),
+        ("GET", f"/v1/stores/map?bbox={box}", None, "features"),
+        ("GET", f"/v1/stores/cards?{near}&sku_id={skus[0].id}", None, "items"),
+        ("GET", f"/v1/stores/cards?bbox={box}", None, "items"),
+        ("GET", f"/v1/stores/{stores[1].id}", None, "hours"),
+        ("GET", f"/v1/skus/{skus[0].id}/nearby?{near}", None, "items"),
+        ("POST", "/v1/pickup/quote", cart, "stores"),
+        ("POST", "/v1/pickup/quote", too_many, "partial"),
+        ("GET", f"/v1/coupons/nearby?{near}", None, "items"),
+    ]
+
+
+def test_prepared_and_plain_answers_are_the_same(app, client, world, monkeypatch):
+    monkeypatch.setitem(app.config, "CLOCK", lambda: NOW)  # both answers at one moment
+    for method, path, body, found in _reads(*world):
+        with_prepare = client.open(path, method=method, json=body)
+        monkeypatch.setitem(app.config, "DB_PREPARED_STATEMENTS", False)
+        without = client.open(path, method=method, json=body)
+        monkeypatch.setitem(app.config, "DB_PREPARED_STATEMENTS", True)
+        assert with_prepare.status_code == without.status_code == 200, (path, without.get_json())
+        answer = with_prepare.get_json()
+        assert answer[found], (path, answer)  # compared on stores and stock that exist
+        assert answer == without.get_json(), path
 
 
 def test_percent_signs_and_casts_survive_the_rewrite():
@@ -43,13 +100,15 @@ def test_percent_signs_and_casts_survive_the_rewrite():
     assert execute == f"EXECUTE {name} (%(a)s)"
 
 
-def test_a_write_after_a_lone_read_still_rolls_back(app, committed, session):
+def test_a_write_after_a_lone_read_still_rolls_back(app, committed, session, merchant):
     from app.accounts.models import User
-    from app.extensions import db
 
+    store = factories_stores.store(session, merchant=merchant)
+    session.commit()
     with app.app_context():
-        params = {"store_id": 1, "now": "2026-01-01T00:00:00+00:00"}
-        assert prepared.fetch(db.session, DETAIL, params) == []  # opened no transaction
+        params = {"store_id": store.id, "now": NOW}
+        rows = prepared.fetch(db.session, DETAIL, params)  # opened no transaction
+        assert [row.id for row in rows] == [store.id]
         db.session.add(User(email="ghost@example.com", password_hash="x", display_name="G"))
         db.session.flush()
         db.session.rollback()

@@ -7,6 +7,7 @@ import pytest
 
 from app.errors import PROBLEM
 from tests import factories_inventory as inv
+from tests import factories_stores
 from tests.conftest import _test_url
 from tests.factories_feed import image_bytes, media_root, upload  # noqa: F401  (autouse fixture)
 from tests.live_servers import Gunicorn, call, free_port
@@ -53,7 +54,10 @@ def test_wrong_pickup_codes_are_limited_per_store(
 ):
     app.config["PICKUP_CODE_STORE_RATE_LIMIT"] = "3/hour"
     try:
-        store, sku = inv.store(session, merchant), inv.skus(session, merchant, count=1)[0]
+        store, sku = (
+            factories_stores.store(session, merchant=merchant),
+            inv.skus(session, merchant, count=1)[0],
+        )
         inv.stock(session, store, sku, on_hand=50)
         session.commit()
         codes = []
@@ -78,7 +82,10 @@ def test_a_right_code_does_not_count_against_the_store(
 ):
     app.config["PICKUP_CODE_STORE_RATE_LIMIT"] = "1/hour"
     try:
-        store, sku = inv.store(session, merchant), inv.skus(session, merchant, count=1)[0]
+        store, sku = (
+            factories_stores.store(session, merchant=merchant),
+            inv.skus(session, merchant, count=1)[0],
+        )
         inv.stock(session, store, sku, on_hand=5)
         session.commit()
         for _ in range(2):

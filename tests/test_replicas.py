@@ -16,11 +16,11 @@ from app.database_setup import libpq_args
 from app.extensions import db
 from app.feed.posts.models import Post
 from app.replicas import EXTENSION, READ_RULES, bind_keys
-from tests import factories, factories_inventory
+from tests import factories, factories_inventory, factories_stores
 from tests.clusters import Cluster
 from tests.conftest import app_config
 
-NEAR = {"lat": factories_inventory.TAIPEI[0], "lng": factories_inventory.TAIPEI[1]}
+NEAR = {"lat": factories_stores.TAIPEI[0], "lng": factories_stores.TAIPEI[1]}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def _new_store(cluster) -> int:
     engine = create_engine(sqlalchemy_url(cluster.primary))
     with Session(engine) as session:
         merchant = factories.merchant(session)
-        store = factories_inventory.store(session, merchant, hold_minutes=60)
+        store = factories_stores.store(session, merchant=merchant, pickup_hold_minutes=60)
         (sku,) = factories_inventory.skus(session, merchant)
         factories_inventory.stock(session, store, sku, on_hand=5)
         session.commit()

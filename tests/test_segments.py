@@ -10,7 +10,7 @@ from app.coupons.models import CouponUserClaims
 from app.feed.posts.models import Like
 from app.members.models import Member, MembershipProgram, MembershipTier
 from app.segments.rules import MAX_DEPTH, MAX_NODES
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as coupon_factory
 from tests import factories_feed as feed_factory
 from tests import factories_segments as seg
@@ -90,18 +90,22 @@ def test_bad_rules_are_422_naming_the_field(client, owner, rule, field):
 
 
 def test_another_merchants_segment_is_404_and_its_campaign_unknown(
-    client, session, owner, make_staff
+    client, session, owner, make_staff, unchanged
 ):
     other = factories.merchant(session)
     theirs = seg.segment(session, merchant=other, rule={"type": "follows"})
     foreign_campaign = coupon_factory.campaign(session, merchant=other)
     session.commit()
-    assert client.get(f"/v1/admin/segments/{theirs.id}", headers=owner.headers).status_code == 404
-    assert (
-        client.get(f"/v1/admin/segments/{theirs.id}/size", headers=owner.headers).status_code == 404
-    )
-    resp = _create(client, owner, {"type": "coupon", "campaign_id": foreign_campaign.id})
-    assert resp.status_code == 422 and "rule.campaign_id" in resp.get_json()["errors"]
+    with unchanged():
+        assert (
+            client.get(f"/v1/admin/segments/{theirs.id}", headers=owner.headers).status_code == 404
+        )
+        assert (
+            client.get(f"/v1/admin/segments/{theirs.id}/size", headers=owner.headers).status_code
+            == 404
+        )
+        resp = _create(client, owner, {"type": "coupon", "campaign_id": foreign_campaign.id})
+        assert resp.status_code == 422 and "rule.campaign_id" in resp.get_json()["errors"]
     service = make_staff("service")
     assert client.get("/v1/admin/segments", headers=service.headers).status_code == 403
 
@@ -124,7 +128,7 @@ def _size_all(session):
 
 
 def test_city_at_the_request_point(client, session, merchant, owner):
-    feed_factory.store(session, merchant=merchant, at=TAIPEI, city="Taipei")
+    factories_stores.store(session, merchant=merchant, city="Taipei")
     _users(session, 2)
     taipei = seg.segment(session, merchant=merchant, rule={"type": "city", "cities": ["TAIPEI"]})
     session.commit()
@@ -135,7 +139,7 @@ def test_city_at_the_request_point(client, session, merchant, owner):
 
 
 def test_pickups_in_the_last_days_optionally_of_skus(client, session, merchant, owner):
-    store = feed_factory.store(session, merchant=merchant)
+    store = factories_stores.store(session, merchant=merchant)
     tea, cake = [feed_factory.sku(session, merchant=merchant) for _ in range(2)]
     regular, once, old, cake_only = _users(session, 4)
     for days in (1, 5):
@@ -194,8 +198,10 @@ def test_wrote_an_approved_buyer_show(client, session, merchant, owner):
 
 
 def test_within_radius_of_one_of_its_stores(client, session, merchant, owner):
-    feed_factory.store(session, merchant=merchant, at=TAIPEI)
-    feed_factory.store(session, merchant=merchant, at=KAOHSIUNG, active=False)
+    factories_stores.store(session, merchant=merchant)
+    factories_stores.store(
+        session, merchant=merchant, lat=KAOHSIUNG[0], lng=KAOHSIUNG[1], is_active=False
+    )
     near = seg.segment(session, merchant=merchant, rule={"type": "near_store", "radius_m": 500})
     session.commit()
     everyone = _size_all(session)

@@ -5,20 +5,23 @@ from datetime import timedelta
 from sqlalchemy import event
 
 from app.extensions import db
+from tests import factories, factories_stores
 from tests import factories_coupons as coupons
 from tests import factories_feed as feed
 from tests import factories_inventory as inv
 
-LAT, LNG = inv.TAIPEI
+LAT, LNG = factories_stores.TAIPEI
 NEAR = {"lat": LAT, "lng": LNG, "radius_m": 5000}
 BOX = "121.50,25.00,121.62,25.06"
 
 
 def _world(session, merchant):
-    near = inv.store(session, merchant)
-    far = inv.store(session, merchant, lat=LAT + 0.01, pickup_enabled=False)
+    near = factories_stores.store(session, merchant=merchant)
+    far = factories_stores.store(session, merchant=merchant, lat=LAT + 0.01, pickup_enabled=False)
     (sku,) = inv.skus(session, merchant)
     inv.stock(session, near, sku, on_hand=5, reserved=2)
+    holder = factories.user(session)
+    feed.reservation(session, user_id=holder.id, store=near, skus=[sku], state="reserved", qty=2)
     inv.stock(session, far, sku, on_hand=4, channel="offline_only")
     coupons.campaign(session, merchant=merchant, title="NT$50 off", value_cents=5000)
     coupons.campaign(session, merchant=merchant, title="NT$80 off", value_cents=8000)
@@ -71,7 +74,9 @@ def test_claims_used_up_by_the_shopper_are_not_counted(client, session, merchant
 
 
 def test_a_bounded_number_of_statements_whatever_the_page_holds(client, session, merchant, app):
-    stores = [inv.store(session, merchant, lat=LAT + i * 0.0005) for i in range(30)]
+    stores = [
+        factories_stores.store(session, merchant=merchant, lat=LAT + i * 0.0005) for i in range(30)
+    ]
     (sku,) = inv.skus(session, merchant)
     for s in stores:
         inv.stock(session, s, sku, on_hand=3)

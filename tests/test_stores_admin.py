@@ -109,14 +109,15 @@ def test_the_admin_list_pages_by_cursor(client, session, merchant, owner):
     assert seen == made
 
 
-def test_another_merchants_store_is_not_found(client, owner, foreign_store):
+def test_another_merchants_store_is_not_found(client, owner, foreign_store, unchanged):
     path = f"/v1/admin/stores/{foreign_store.id}"
 
-    assert client.get(path, headers=owner.headers).status_code == 404
-    assert client.patch(path, json={"name": "Mine"}, headers=owner.headers).status_code == 404
-    assert client.delete(path, headers=owner.headers).status_code == 404
-    day = f"{path}/hours-exceptions/2026-12-25"
-    assert client.put(day, json={"closed": True}, headers=owner.headers).status_code == 404
+    with unchanged():
+        assert client.get(path, headers=owner.headers).status_code == 404
+        assert client.patch(path, json={"name": "Mine"}, headers=owner.headers).status_code == 404
+        assert client.delete(path, headers=owner.headers).status_code == 404
+        day = f"{path}/hours-exceptions/2026-12-25"
+        assert client.put(day, json={"closed": True}, headers=owner.headers).status_code == 404
 
 
 def test_operators_change_anything(client, session, make_staff, two_stores):

@@ -13,7 +13,7 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from app import create_app
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_coupons as coupons
 from tests import factories_feed as feed
 from tests import factories_inventory as inv
@@ -56,7 +56,7 @@ def browser():
 @pytest.fixture
 def shop(session, merchant):
     """A pickup store in Taipei holding a SKU, a claimable coupon, a post, and its owner."""
-    store = inv.store(session, merchant)
+    store = factories_stores.store(session, merchant=merchant)
     (sku,) = inv.skus(session, merchant)
     inv.stock(session, store, sku, on_hand=5)
     coupons.campaign(session, merchant=merchant, title="NT$50 off")
