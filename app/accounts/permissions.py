@@ -14,6 +14,7 @@ from jwt import PyJWTError
 from app.accounts import service as accounts_service
 from app.errors import Forbidden, Invalid, NotFound, problem
 from app.extensions import db
+from app.stores.lookups import StoreNotFound
 
 MERCHANT_HEADER = "X-Merchant-ID"
 MAX_ID = 2**63 - 1  # bigint
@@ -29,14 +30,15 @@ class StaffContext:
     role: str
     store_ids: tuple[int, ...]
 
-    def can_reach_store(self, store_id: int) -> bool:
-        """Store managers reach their own stores only; other roles every store of the merchant."""
-        return self.role != "store_manager" or store_id in self.store_ids
+    @property
+    def store_scope(self) -> tuple[int, ...] | None:
+        """The stores the caller may touch: a store manager's own, else None (all of them)."""
+        return self.store_ids if self.role == "store_manager" else None
 
     def require_store(self, store_id: int) -> None:
         """404 for a store outside the caller's scope, as if it did not exist."""
-        if not self.can_reach_store(store_id):
-            raise NotFound("Store not found.", type="stores.not_found")
+        if self.store_scope is not None and store_id not in self.store_scope:
+            raise StoreNotFound("Store not found.")
 
 
 BEARER_REQUIRED = [{"bearerAuth": []}]

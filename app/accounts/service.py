@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Merchant, RefreshToken, Staff, User
 from app.clock import now as _now
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.stores import lookups as stores_lookups
 
 
 class RefreshReused(Unauthorized):
@@ -213,22 +214,15 @@ def list_staff(*, session: Session, merchant_id: int) -> list[Staff]:
 
 
 def _check_store_scope(session: Session, merchant_id: int, role: str, store_ids: list[int]) -> None:
-    from app.stores.models import Store
-
     if role != "store_manager":
         if store_ids:
             raise Invalid("store_ids", "Only store managers are scoped to stores.")
         return
     if not store_ids:
         raise Invalid("store_ids", "A store manager needs at least one store.")
-    found = set(
-        session.scalars(
-            select(Store.id).where(Store.merchant_id == merchant_id, Store.id.in_(store_ids))
-        )
+    stores_lookups.require_merchant_stores(
+        session=session, merchant_id=merchant_id, store_ids=store_ids, detail="Stores not found"
     )
-    missing = sorted(set(store_ids) - found)
-    if missing:
-        raise NotFound(f"Stores not found: {missing}.", type="stores.not_found")
 
 
 def add_staff(

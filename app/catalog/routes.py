@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from app.accounts.permissions import staff_required
 from app.blueprint import Blueprint
-from app.catalog import schemas
+from app.catalog import lookups, schemas
 from app.catalog import service as catalog_service
 from app.extensions import db
 from app.pagination import PageArgsSchema
@@ -73,7 +73,7 @@ class ProductItem(MethodView):
     @admin_catalog_blp.response(200, schemas.ProductSchema)
     def get(self, product_id, staff):
         """One product with all its SKUs."""
-        return catalog_service.get_product(
+        return lookups.merchant_product(
             session=db.session, merchant_id=staff.merchant_id, product_id=product_id
         )
 

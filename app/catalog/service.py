@@ -4,17 +4,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.catalog import lookups
+
+# SkuNotFound stays importable from here: app/orders/ still names catalog_service.SkuNotFound.
+from app.catalog.lookups import ProductNotFound, SkuNotFound
 from app.catalog.models import Product, Sku
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.pagination import page_by_id
-
-
-class SkuNotFound(NotFound):
-    type = "catalog.sku_not_found"
-
-
-class ProductNotFound(NotFound):
-    type = "catalog.product_not_found"
 
 
 class SkuCodeTaken(Conflict):
@@ -48,19 +44,13 @@ def list_products(
     )
 
 
-def get_product(*, session: Session, merchant_id: int, product_id: int) -> Product:
-    """One of the merchant's products; others' are 404."""
-    product = session.get(Product, product_id)
-    if product is None or product.merchant_id != merchant_id:
-        raise ProductNotFound("Product not found.")
-    return product
-
-
 def update_product(
     *, session: Session, merchant_id: int, product_id: int, changes: dict
 ) -> Product:
     """Change a product's title, description, images or active flag."""
-    product = get_product(session=session, merchant_id=merchant_id, product_id=product_id)
+    product = lookups.merchant_product(
+        session=session, merchant_id=merchant_id, product_id=product_id
+    )
     for key, value in changes.items():
         setattr(product, key, value)
     return product
@@ -68,31 +58,27 @@ def update_product(
 
 def archive_product(*, session: Session, merchant_id: int, product_id: int) -> None:
     """Deactivate a product and its SKUs (rows stay: reservations and history refer to them)."""
-    product = get_product(session=session, merchant_id=merchant_id, product_id=product_id)
+    product = lookups.merchant_product(
+        session=session, merchant_id=merchant_id, product_id=product_id
+    )
     product.is_active = False
     session.execute(update(Sku).where(Sku.product_id == product.id).values(is_active=False))
 
 
 def add_sku(*, session: Session, merchant_id: int, product_id: int, data: dict) -> Sku:
     """A new SKU of a product."""
-    product = get_product(session=session, merchant_id=merchant_id, product_id=product_id)
+    product = lookups.merchant_product(
+        session=session, merchant_id=merchant_id, product_id=product_id
+    )
     sku = Sku(merchant_id=merchant_id, product_id=product.id, **data)
     session.add(sku)
     _flush_codes(session)
     return sku
 
 
-def get_sku(*, session: Session, merchant_id: int, sku_id: int) -> Sku:
-    """One of the merchant's SKUs; others' are 404."""
-    sku = session.get(Sku, sku_id)
-    if sku is None or sku.merchant_id != merchant_id:
-        raise SkuNotFound("SKU not found.")
-    return sku
-
-
 def update_sku(*, session: Session, merchant_id: int, sku_id: int, changes: dict) -> Sku:
     """Change a SKU's code, title, price or active flag."""
-    sku = get_sku(session=session, merchant_id=merchant_id, sku_id=sku_id)
+    sku = lookups.merchant_sku(session=session, merchant_id=merchant_id, sku_id=sku_id)
     for key, value in changes.items():
         setattr(sku, key, value)
     _flush_codes(session)
@@ -149,24 +135,3 @@ def public_sku(*, session: Session, sku_id: int) -> dict:
         "currency": sku.currency,
         "product_title": row.product_title,
     }
-
-
-def active_sku_merchants(*, session: Session, sku_ids: list[int]) -> dict[int, int]:
-    """{sku_id: merchant_id} of the active SKUs among `sku_ids` (unknown ones are left out)."""
-    rows = session.execute(
-        select(Sku.id, Sku.merchant_id).where(Sku.id.in_(sku_ids), Sku.is_active)
-    )
-    return dict(rows.all())
-
-
-def require_merchant_skus(
-    *, session: Session, merchant_id: int, sku_ids: list[int], detail: str = "SKUs not found"
-) -> list[int]:
-    """The ids without repeats, if every one is an active SKU of the merchant; else 404 listing
-    the others (another merchant's SKU is as unknown as a missing one)."""
-    sku_ids = list(dict.fromkeys(sku_ids))
-    merchants = active_sku_merchants(session=session, sku_ids=sku_ids)
-    foreign = sorted(s for s in sku_ids if merchants.get(s) != merchant_id)
-    if foreign:
-        raise SkuNotFound(f"{detail}: {foreign}.", sku_ids=foreign)
-    return sku_ids

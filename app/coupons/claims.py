@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app import cache
-from app.coupons import events
+from app.coupons import events, lookups
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
@@ -25,7 +25,7 @@ from app.coupons.models import (
     sql_now,
     store_day,
 )
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid
 from app.geo import point_ewkt, sql_point
 from app.pagination import page_by_id
 from app.segments import service as segments_service
@@ -43,7 +43,7 @@ def new_code() -> str:
 def _campaign(session: Session, campaign_id: int) -> CouponCampaign:
     campaign = session.get(CouponCampaign, campaign_id)
     if campaign is None:
-        raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
+        raise lookups.CampaignNotFound("Campaign not found.")
     return campaign
 
 
@@ -266,14 +266,6 @@ def list_wallet(
     return page_by_id(
         session, query, id_column=Coupon.id, kind="coupons.wallet", limit=limit, cursor=cursor
     )
-
-
-def get_wallet_coupon(*, session: Session, user_id: int, coupon_id: int) -> Coupon:
-    """One of the user's coupons; anyone else's is 404."""
-    coupon = session.scalar(select(Coupon).where(Coupon.id == coupon_id, Coupon.user_id == user_id))
-    if coupon is None:
-        raise NotFound("Coupon not found.", type="coupons.not_found")
-    return coupon
 
 
 def usable_at_store(*, session: Session, user_id: int, merchant_id: int, store_id: int):

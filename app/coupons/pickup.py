@@ -9,17 +9,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Sku
-from app.coupons import events
+from app.coupons import events, lookups
 from app.coupons.models import Coupon, sql_now
 from app.coupons.redemption import price_with_coupon, take_unused, why_not_redeemable
-from app.errors import Conflict, NotFound
-
-
-def _own_coupon(session: Session, user_id: int, coupon_id: int) -> Coupon:
-    coupon = session.scalar(select(Coupon).where(Coupon.id == coupon_id, Coupon.user_id == user_id))
-    if coupon is None:
-        raise NotFound("Coupon not found.", type="coupons.not_found")
-    return coupon
+from app.errors import Conflict
 
 
 def _basket(session: Session, lines: dict[int, int]) -> tuple[int, list[dict], str | None]:
@@ -49,7 +42,7 @@ def quote_coupon(
     *, session: Session, user_id: int, coupon_id: int, stores: list[dict], lines: dict[int, int]
 ) -> dict:
     """What the shopper's coupon takes off this cart, and at which of the quoted stores."""
-    coupon = _own_coupon(session, user_id, coupon_id)
+    coupon = lookups.wallet_coupon(session=session, user_id=user_id, coupon_id=coupon_id)
     basket = _basket(session, lines)
     subtotal = basket[0]
     quote = {"coupon_id": coupon.id, "subtotal_cents": subtotal, "discount_cents": 0}
@@ -78,7 +71,7 @@ def hold_coupon(
     lines: dict[int, int],
 ) -> dict:
     """Lock the shopper's unused coupon to a reservation, with its discount; else 409 why not."""
-    coupon = _own_coupon(session, user_id, coupon_id)
+    coupon = lookups.wallet_coupon(session=session, user_id=user_id, coupon_id=coupon_id)
     priced = _discount_at(session, coupon, store_id, merchant_id, _basket(session, lines))
     take_unused(
         session,

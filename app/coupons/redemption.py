@@ -10,10 +10,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.coupons import events
+from app.coupons import events, lookups
 from app.coupons.models import Coupon, sql_now
-from app.errors import Conflict, Invalid, NotFound
-from app.stores.models import Store
+from app.errors import Conflict, Invalid
+from app.stores import lookups as stores_lookups
 
 VOID_HOURS = 24  # a till mistake is noticed the same day; later it is a refund, not a void
 
@@ -65,20 +65,12 @@ def price_with_coupon(
     return discount_for(coupon=coupon, eligible_cents=eligible)
 
 
-def _merchant_store(session: Session, merchant_id: int, store_id: int) -> None:
-    found = session.scalar(
-        select(Store.id).where(Store.id == store_id, Store.merchant_id == merchant_id)
-    )
-    if found is None:
-        raise NotFound("Store not found.", type="stores.not_found")
-
-
 def _by_code(session: Session, merchant_id: int, code: str) -> Coupon:
     coupon = session.scalar(
         select(Coupon).where(Coupon.code == code.upper(), Coupon.merchant_id == merchant_id)
     )
     if coupon is None:
-        raise NotFound("No such coupon.", type="coupons.not_found")
+        raise lookups.CouponNotFound("No such coupon.")
     return coupon
 
 
@@ -133,7 +125,7 @@ def redeem_coupon(
     currency: str | None = None,
 ) -> Coupon:
     """Use a coupon at the till: checks store, SKUs, minimum spend and validity; once only."""
-    _merchant_store(session, merchant_id, store_id)
+    stores_lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     coupon = _by_code(session, merchant_id, code)
     discount = price_with_coupon(
         coupon=coupon, store_id=store_id, basket_cents=basket_cents, items=items, currency=currency
@@ -157,12 +149,12 @@ def void_redemption(
     *, session: Session, merchant_id: int, store_id: int, coupon_id: int, reason: str
 ) -> Coupon:
     """Undo a till redemption at this store within VOID_HOURS; the coupon returns to the wallet."""
-    _merchant_store(session, merchant_id, store_id)
+    stores_lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     coupon = session.scalar(
         select(Coupon).where(Coupon.id == coupon_id, Coupon.merchant_id == merchant_id)
     )
     if coupon is None:
-        raise NotFound("No such coupon.", type="coupons.not_found")
+        raise lookups.CouponNotFound("No such coupon.")
     voided = session.scalar(
         update(Coupon)
         .where(

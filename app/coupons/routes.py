@@ -12,7 +12,7 @@ from app.accounts.permissions import (
     staff_required,
 )
 from app.blueprint import Blueprint, prebuilt_json
-from app.coupons import claims, redemption, schemas, shake
+from app.coupons import claims, lookups, redemption, schemas, shake
 from app.coupons import service as coupons_service
 from app.extensions import db, limiter
 from app.fields import changes
@@ -178,7 +178,7 @@ class WalletCoupon(MethodView):
     @coupons_blp.response(200, schemas.CouponDetailSchema)
     def get(self, coupon_id):
         """One of your coupons, with the code to show at the till."""
-        return claims.get_wallet_coupon(
+        return lookups.wallet_coupon(
             session=db.session, user_id=current_user_id(), coupon_id=coupon_id
         )
 
@@ -229,7 +229,7 @@ class Campaign(MethodView):
     @admin_coupons_blp.response(200, schemas.CampaignSchema)
     def get(self, campaign_id, staff):
         """One campaign."""
-        return coupons_service.get_campaign(
+        return lookups.merchant_campaign(
             session=db.session, merchant_id=staff.merchant_id, campaign_id=campaign_id
         )
 

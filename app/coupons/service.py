@@ -18,8 +18,8 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from app import cache, prepared
-from app.catalog.models import Sku
-from app.coupons import events
+from app.catalog import lookups as catalog_lookups
+from app.coupons import events, lookups
 from app.coupons.models import (
     Coupon,
     CouponCampaign,
@@ -34,6 +34,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor, page_by_id
 from app.segments import service as segments_service
+from app.stores import lookups as stores_lookups
 from app.stores.models import Store
 
 # Fields a merchant may still change once shoppers hold coupons, and those that may only grow:
@@ -84,17 +85,20 @@ def _check_windows(values: dict) -> None:
 
 
 def _check_scope(session: Session, merchant_id: int, values: dict) -> None:
-    for field, model, kind in (("store_ids", Store, "stores"), ("sku_ids", Sku, "catalog")):
-        wanted = set(values.get(field) or ())
-        if not wanted:
-            continue
-        found = set(
-            session.scalars(
-                select(model.id).where(model.merchant_id == merchant_id, model.id.in_(wanted))
-            )
+    if store_ids := values.get("store_ids"):
+        stores_lookups.require_merchant_stores(
+            session=session,
+            merchant_id=merchant_id,
+            store_ids=store_ids,
+            detail="store_ids: not found",
         )
-        if missing := sorted(wanted - found):
-            raise NotFound(f"{field}: not found: {missing}.", type=f"{kind}.not_found")
+    if sku_ids := values.get("sku_ids"):
+        found = catalog_lookups.merchant_sku_ids(
+            session=session, merchant_id=merchant_id, sku_ids=sku_ids
+        )
+        if missing := sorted(set(sku_ids) - found):
+            # Clients know this answer by this code (catalog's own lookups say sku_not_found).
+            raise NotFound(f"sku_ids: not found: {missing}.", type="catalog.not_found")
 
 
 def check_campaign(*, session: Session, merchant_id: int, values: dict) -> None:
@@ -118,19 +122,6 @@ def create_campaign(*, session: Session, merchant_id: int, data: dict) -> Coupon
     session.add(campaign)
     session.flush()  # the id (and server defaults) for the response
     events.campaign_changed(session, "campaign.created", campaign)
-    return campaign
-
-
-def get_campaign(
-    *, session: Session, merchant_id: int, campaign_id: int, lock: bool = False
-) -> CouponCampaign:
-    """One of the merchant's campaigns; other merchants' are 404."""
-    query = select(CouponCampaign).where(
-        CouponCampaign.id == campaign_id, CouponCampaign.merchant_id == merchant_id
-    )
-    campaign = session.scalar(query.with_for_update() if lock else query)
-    if campaign is None:
-        raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
     return campaign
 
 
@@ -186,7 +177,7 @@ def update_campaign(
     *, session: Session, merchant_id: int, campaign_id: int, changes: dict
 ) -> CouponCampaign:
     """Change a campaign; once claimed, only safe changes (raise totals, extend windows)."""
-    campaign = get_campaign(
+    campaign = lookups.merchant_campaign(
         session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
     )
     if campaign.state == "ended":
@@ -207,7 +198,7 @@ def change_campaign_state(
     *, session: Session, merchant_id: int, campaign_id: int, action: str
 ) -> CouponCampaign:
     """Pause, resume or end a campaign (ending is for good)."""
-    campaign = get_campaign(
+    campaign = lookups.merchant_campaign(
         session=session, merchant_id=merchant_id, campaign_id=campaign_id, lock=True
     )
     cache.invalidate(session, "campaign", campaign_id)
@@ -230,7 +221,9 @@ def change_campaign_state(
 
 def campaign_stats(*, session: Session, merchant_id: int, campaign_id: int) -> dict:
     """Claimed, redeemed, expired, remaining, redemption rate, per store."""
-    campaign = get_campaign(session=session, merchant_id=merchant_id, campaign_id=campaign_id)
+    campaign = lookups.merchant_campaign(
+        session=session, merchant_id=merchant_id, campaign_id=campaign_id
+    )
     c = Coupon
     expired = and_(c.state == "unused", c.expires_at <= sql_now())
     counts = session.execute(
@@ -294,7 +287,7 @@ def get_public_campaign(*, session: Session, campaign_id: int) -> CouponCampaign
     """A campaign as every shopper sees it."""
     campaign = session.get(CouponCampaign, campaign_id)
     if campaign is None:
-        raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
+        raise lookups.CampaignNotFound("Campaign not found.")
     return campaign
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import prepared
+from app.catalog import lookups as catalog_lookups
 from app.catalog import service as catalog_service
 from app.coupons import pickup as coupon_holds
 from app.errors import Invalid, Unauthorized
@@ -181,7 +182,7 @@ def quote_cart(
     (a dispatched order passes the stores it was offered to already in `exclude_store_ids`).
 
     At most three statements whatever the cart size: the SKUs, the full match, the partial one."""
-    merchants = catalog_service.active_sku_merchants(
+    merchants = catalog_lookups.active_sku_merchants(
         session=session, sku_ids=[i["sku_id"] for i in items]
     )
     unknown = sorted({i["sku_id"] for i in items} - set(merchants))

@@ -7,15 +7,15 @@ checked under the row lock. `occurred_at` says when the count (or movement) happ
 remembers the time of its last `set` (`last_set_at`), and an older `set` — or a `delta` older than
 that count, which the count already includes — is skipped as stale, never applied."""
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import idempotency
-from app.catalog.models import Sku
+from app.catalog import lookups as catalog_lookups
 from app.errors import ApiError
 from app.inventory import ledger
 from app.inventory import service as inventory_service
-from app.stores.models import Store
+from app.stores import lookups as stores_lookups
 
 
 class SyncRejected(ApiError):
@@ -135,10 +135,10 @@ def set_stock(
     *, session: Session, merchant_id: int, store_scope, store_id: int, sku_id: int, data: dict
 ) -> dict:
     """Set one row's channel and on_hand; never below what is reserved (409)."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
-    inventory_service.require_merchant_sku(session, merchant_id, sku_id)
+    catalog_lookups.merchant_sku(session=session, merchant_id=merchant_id, sku_id=sku_id)
     row = {"store_id": store_id, "sku_id": sku_id, **data}
     _, errors, _ = apply_counts(
         session=session, merchant_id=merchant_id, rows=[row], delta_mode=False, partial=False
@@ -192,21 +192,13 @@ def sync_stock(
 def _reference_errors(
     session: Session, merchant_id: int, store_scope, rows: list[dict]
 ) -> dict[int, tuple[str, str]]:
-    known_stores = set(
-        session.scalars(
-            select(Store.id).where(
-                Store.merchant_id == merchant_id, Store.id.in_({r["store_id"] for r in rows})
-            )
-        )
+    known_stores = stores_lookups.merchant_store_ids(
+        session=session, merchant_id=merchant_id, store_ids={r["store_id"] for r in rows}
     )
     if store_scope is not None:
         known_stores &= set(store_scope)
-    known_skus = set(
-        session.scalars(
-            select(Sku.id).where(
-                Sku.merchant_id == merchant_id, Sku.id.in_({r["sku_id"] for r in rows})
-            )
-        )
+    known_skus = catalog_lookups.merchant_sku_ids(
+        session=session, merchant_id=merchant_id, sku_ids={r["sku_id"] for r in rows}
     )
     errors: dict[int, tuple[str, str]] = {}
     seen: set[tuple[int, int]] = set()

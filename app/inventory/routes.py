@@ -70,7 +70,7 @@ class StockRow(MethodView):
         return inventory_service.get_stock(
             session=db.session,
             merchant_id=staff.merchant_id,
-            store_scope=inventory_service.store_scope(staff),
+            store_scope=staff.store_scope,
             store_id=store_id,
             sku_id=sku_id,
         )
@@ -84,7 +84,7 @@ class StockRow(MethodView):
         row = counts.set_stock(
             session=db.session,
             merchant_id=staff.merchant_id,
-            store_scope=inventory_service.store_scope(staff),
+            store_scope=staff.store_scope,
             store_id=store_id,
             sku_id=sku_id,
             data=data,
@@ -106,7 +106,7 @@ class StockSync(MethodView):
             session=db.session,
             user_id=current_user_id(),
             merchant_id=staff.merchant_id,
-            store_scope=inventory_service.store_scope(staff),
+            store_scope=staff.store_scope,
             idempotency_key=headers["idempotency_key"],
             **data,
         )
@@ -124,6 +124,6 @@ class StockChanges(MethodView):
         return ledger.list_changes(
             session=db.session,
             merchant_id=staff.merchant_id,
-            store_scope=inventory_service.store_scope(staff),
+            store_scope=staff.store_scope,
             **args,
         )

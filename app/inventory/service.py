@@ -6,12 +6,13 @@ two carts sharing SKUs in different orders queue instead of deadlocking; the cha
 conditional UPDATEs, and the CHECK 0 <= reserved <= on_hand is the last line of defence.
 """
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.catalog.models import Sku
+from app.catalog import lookups as catalog_lookups
 from app.errors import Conflict, NotFound
 from app.inventory import ledger
+from app.stores import lookups as stores_lookups
 from app.stores.models import Store
 
 
@@ -78,43 +79,31 @@ def release_stock(
 # --- merchant admin ----------------------------------------------------------------------
 
 
+# app/orders/ still calls these three; once it asks the owners (stores_lookups.merchant_store,
+# catalog_lookups.merchant_sku, StaffContext.store_scope) they go.
 def store_scope(staff) -> tuple[int, ...] | None:
-    """The stores staff may touch: a store manager's own, else None (all the merchant's)."""
-    return staff.store_ids if staff.role == "store_manager" else None
+    """The stores staff may touch (StaffContext.store_scope)."""
+    return staff.store_scope
 
 
-def get_merchant_store(
-    *,
-    session: Session,
-    merchant_id: int,
-    store_id: int,
-    store_scope: tuple[int, ...] | None,
-) -> Store:
-    """A store of the merchant within the caller's scope (None: all its stores); else 404."""
-    store = session.get(Store, store_id)
-    if store is None or store.merchant_id != merchant_id:
-        raise NotFound("Store not found.", type="stores.not_found")
-    if store_scope is not None and store_id not in store_scope:
-        raise NotFound("Store not found.", type="stores.not_found")
-    return store
+def get_merchant_store(*, session: Session, merchant_id: int, store_id: int, store_scope) -> Store:
+    """A store of the merchant within the caller's scope (stores_lookups.merchant_store)."""
+    return stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
+    )
 
 
 def require_merchant_sku(session: Session, merchant_id: int, sku_id: int) -> None:
-    """404 unless the SKU is the merchant's."""
-    found = session.scalar(select(Sku.id).where(Sku.id == sku_id, Sku.merchant_id == merchant_id))
-    if found is None:
-        raise NotFound("SKU not found.", type="catalog.sku_not_found")
+    """404 unless the SKU is the merchant's (catalog_lookups.merchant_sku)."""
+    catalog_lookups.merchant_sku(session=session, merchant_id=merchant_id, sku_id=sku_id)
 
 
 def get_stock(
     *, session: Session, merchant_id: int, store_scope, store_id: int, sku_id: int
 ) -> dict:
     """One stock row of the merchant."""
-    get_merchant_store(
-        session=session,
-        merchant_id=merchant_id,
-        store_id=store_id,
-        store_scope=store_scope,
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     row = (
         session.execute(

@@ -4,9 +4,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog.models import Product, Sku
-from app.errors import NotFound
 from app.inventory.models import Stock
 from app.pagination import decode_cursor, encode_cursor
+from app.stores import lookups as stores_lookups
 from app.stores.models import Store
 
 
@@ -18,7 +18,7 @@ def store_shelf(
         select(Store.pickup_enabled).where(Store.id == store_id, Store.is_active)
     )
     if pickup is None:
-        raise NotFound("Store not found.", type="stores.not_found")
+        raise stores_lookups.StoreNotFound("Store not found.")
     available = (Stock.on_hand - Stock.reserved).label("available")
     query = (
         select(Sku, Product.title.label("product_title"), Stock.channel, available)

@@ -6,7 +6,6 @@ from app.accounts.permissions import current_user_id, login_required, staff_requ
 from app.blueprint import Blueprint
 from app.extensions import db
 from app.fields import changes
-from app.inventory import service as inventory_service
 from app.members import schemas, service_cards
 from app.pagination import PageArgsSchema
 
@@ -100,7 +99,7 @@ class Use(MethodView):
         card = service_cards.use_service(
             session=db.session,
             merchant_id=staff.merchant_id,
-            store_scope=inventory_service.store_scope(staff),
+            store_scope=staff.store_scope,
             store_id=store_id,
             staff_user_id=staff.user_id,
             **data,

@@ -6,7 +6,6 @@ from flask.views import MethodView
 from app.accounts.permissions import current_user_id, login_required, staff_required
 from app.blueprint import Blueprint
 from app.extensions import db, limiter
-from app.inventory import service as inventory_service
 from app.members import schemas, till
 from app.members import service as members_service
 from app.pagination import PageArgsSchema
@@ -36,7 +35,7 @@ def _till(staff, store_id: int) -> dict:
     return {
         "session": db.session,
         "merchant_id": staff.merchant_id,
-        "store_scope": inventory_service.store_scope(staff),
+        "store_scope": staff.store_scope,
         "store_id": store_id,
     }
 

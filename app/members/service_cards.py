@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.catalog import service as catalog_service
+from app.catalog import lookups as catalog_lookups
 from app.clock import now
 from app.coupons.claims import new_code
 from app.errors import Conflict, Invalid, NotFound
-from app.inventory import service as inventory_service
 from app.members.models import ServiceCard, ServiceCardService, ServiceCardTemplate, ServiceCardUse
 from app.pagination import page_by_id
+from app.stores import lookups as stores_lookups
 
 STATES = ("active", "used_up", "expired")
 
@@ -36,7 +36,7 @@ def _check_services(services: list[dict]) -> None:
 def create_template(*, session: Session, merchant_id: int, data: dict) -> ServiceCardTemplate:
     """A new template for some of the merchant's SKUs."""
     _check_services(data["services"])
-    catalog_service.require_merchant_skus(
+    catalog_lookups.require_merchant_skus(
         session=session, merchant_id=merchant_id, sku_ids=data["sku_ids"], detail="Unknown SKUs"
     )
     template = ServiceCardTemplate(merchant_id=merchant_id, **data)
@@ -59,7 +59,7 @@ def update_template(*, session: Session, merchant_id: int, template_id: int, cha
     if "services" in changes:
         _check_services(changes["services"])
     if "sku_ids" in changes:
-        catalog_service.require_merchant_skus(
+        catalog_lookups.require_merchant_skus(
             session=session, merchant_id=merchant_id, sku_ids=changes["sku_ids"], detail="Unknown"
         )
     for field, value in changes.items():
@@ -228,8 +228,8 @@ def use_service(
 ) -> dict:
     """Take one use of a service, in one conditional UPDATE (of many tills at once, only as
     many win as there are uses left); the use is recorded with store, staff and time."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     card = session.scalar(
         select(ServiceCard).where(

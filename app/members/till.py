@@ -14,10 +14,10 @@ from app.clock import now
 from app.coupons import claims
 from app.coupons import pickup as coupon_holds
 from app.errors import Conflict, Invalid, NotFound
-from app.inventory import service as inventory_service
 from app.members import codes, events, ledger, service_cards, tiers
 from app.members.models import Member, MemberReceipt, MemberRedemption, MembershipProgram
 from app.pickup.models import ACTIVE_STATES, Reservation
+from app.stores import lookups as stores_lookups
 
 
 class ProgramNotFound(NotFound):
@@ -51,8 +51,8 @@ def _member(session: Session, merchant_id: int, member_id: int, *, lock: bool) -
 
 def resolve(*, session: Session, merchant_id: int, store_scope, store_id: int, code: str) -> dict:
     """Who a scanned code names: name, tier, points, coupons and reservations for this store."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     at = now()
     member = _member(session, merchant_id, codes.read(code=code, at=at), lock=False)
@@ -147,8 +147,8 @@ def record_receipt(
 ) -> tuple[bool, dict]:
     """A till receipt earns points (pending first), once per merchant and reference; a repeat
     answers the first. (created, receipt)."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     program = active_program(session, merchant_id)
     if data["currency"] != program.currency:
@@ -194,8 +194,8 @@ def refund_receipt(
 ) -> dict:
     """Take back what is left of the receipt's points (spent ones stay spent); its spend leaves
     the tier count."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     member = _member(session, merchant_id, member_id, lock=True)
     at = now()
@@ -244,8 +244,8 @@ def redeem(
     receipt_ref: str,
 ) -> tuple[bool, dict]:
     """Spend available points on a receipt, atomically; once per merchant and reference."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     member = _member(session, merchant_id, member_id, lock=True)
     at = now()

@@ -25,6 +25,7 @@ from app.pickup.service import (
     require_transition,
     staff_view,
 )
+from app.stores import lookups as stores_lookups
 
 SHORTABLE = ("reserved", "preparing")
 
@@ -34,8 +35,8 @@ class LineNotFound(NotFound):
 
 
 def _store(session: Session, merchant_id: int, store_scope, store_id: int) -> None:
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
 
 

@@ -14,7 +14,6 @@ from app.accounts.permissions import (
 from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db, limiter
 from app.idempotency import IdempotencyHeaderSchema
-from app.inventory import service as inventory_service
 from app.pagination import PageArgsSchema
 from app.pickup import handover, passes, schemas
 from app.pickup import service as pickup_service
@@ -39,7 +38,7 @@ def _reserve_limit() -> str:
 def _scope(staff: StaffContext) -> dict:
     return {
         "merchant_id": staff.merchant_id,
-        "store_scope": inventory_service.store_scope(staff),
+        "store_scope": staff.store_scope,
     }
 
 

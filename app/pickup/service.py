@@ -28,6 +28,7 @@ from app.members import service as members_service
 from app.pagination import page_by_id
 from app.pickup import reserving
 from app.pickup.models import ACTIVE_STATES, Reservation
+from app.stores import lookups as stores_lookups
 from app.stores.models import Store
 
 CODE_ATTEMPTS = 5
@@ -120,7 +121,7 @@ def _raise_cap(no_shows: int, cfg) -> None:
 def _raise_unless_held(verdict, lines: dict[int, int]) -> None:
     """The first rule the HOLD statement found broken, as the error the shopper sees."""
     if verdict is None:
-        raise NotFound("Store not found.", type="stores.not_found")
+        raise stores_lookups.StoreNotFound("Store not found.")
     if not verdict.open:
         raise StoreUnavailable("This store does not take pickup reservations now.")
     if verdict.foreign_skus:

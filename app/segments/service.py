@@ -4,7 +4,8 @@ from sqlalchemy import and_, any_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.accounts.models import User
-from app.catalog import service as catalog_service
+from app.catalog import lookups as catalog_lookups
+from app.coupons import lookups as coupons_lookups
 from app.coupons.models import CouponCampaign
 from app.errors import Conflict, Invalid, NotFound
 from app.feed.posts.models import Post
@@ -20,19 +21,18 @@ MAX_TARGETS = 10  # segments one post or campaign may target
 def _check_references(session: Session, merchant_id: int, sku_ids: dict, campaign_ids: dict):
     for field, ids in sku_ids.items():
         try:
-            catalog_service.require_merchant_skus(
+            catalog_lookups.require_merchant_skus(
                 session=session, merchant_id=merchant_id, sku_ids=ids
             )
         except NotFound as missing:
             raise Invalid(field, missing.detail) from None
     for field, campaign_id in campaign_ids.items():
-        found = session.scalar(
-            select(CouponCampaign.id).where(
-                CouponCampaign.id == campaign_id, CouponCampaign.merchant_id == merchant_id
+        try:
+            coupons_lookups.merchant_campaign(
+                session=session, merchant_id=merchant_id, campaign_id=campaign_id
             )
-        )
-        if found is None:
-            raise Invalid(field, "No such campaign of this merchant.")
+        except NotFound:
+            raise Invalid(field, "No such campaign of this merchant.") from None
 
 
 def _parse(session: Session, merchant_id: int, rule) -> dict:

@@ -18,7 +18,7 @@ from app.content_types import accepts
 from app.errors import Forbidden
 from app.extensions import db
 from app.pagination import decode_cursor, encode_cursor
-from app.stores import cards, schemas, search
+from app.stores import cards, lookups, schemas, search
 from app.stores import service as stores_service
 from app.stores.csv_import import CSV, StoreImportParser
 
@@ -177,9 +177,11 @@ class AdminStore(MethodView):
     @admin_stores_blp.response(200, schemas.StoreSchema)
     def get(self, store_id, staff: StaffContext):
         """One store of the merchant."""
-        staff.require_store(store_id)
-        return stores_service.get_store(
-            session=db.session, merchant_id=staff.merchant_id, store_id=store_id
+        return lookups.merchant_store(
+            session=db.session,
+            merchant_id=staff.merchant_id,
+            store_id=store_id,
+            scope=staff.store_scope,
         )
 
     @staff_required(*HOURS_EDITORS)

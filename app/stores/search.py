@@ -13,8 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app import prepared
-from app.errors import Invalid, NotFound
+from app.errors import Invalid
 from app.pagination import decode_cursor, encode_cursor
+from app.stores.lookups import StoreNotFound
 
 # The shopper's point: the driver inlines :lat/:lng as literals, so PostgreSQL folds this into
 # one constant at planning; it is never re-parsed per row.
@@ -232,7 +233,7 @@ def store_detail(*, session: Session, store_id: int, now: dt.datetime) -> dict:
     rows = prepared.fetch(session, DETAIL, {"store_id": store_id, "now": now})
     row = rows[0] if rows else None
     if row is None:
-        raise NotFound("Store not found.", type="stores.not_found")
+        raise StoreNotFound("Store not found.")
     return {
         **_store_item(row),
         "city": row.city,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app import cache
 from app.errors import Conflict, NotFound
 from app.geo import point_ewkt
-from app.stores import events
+from app.stores import events, lookups
 from app.stores.models import Store, StoreHoursException
 
 # What a store manager may change on their own stores; everything else is for owners/operators.
@@ -79,19 +79,9 @@ def list_stores(
     return stores[:limit], stores[limit - 1].id if more else None
 
 
-def get_store(*, session: Session, merchant_id: int, store_id: int) -> Store:
-    """One store of the merchant; other merchants' stores are 404."""
-    store = session.scalar(
-        select(Store).where(Store.id == store_id, Store.merchant_id == merchant_id)
-    )
-    if store is None:
-        raise NotFound("Store not found.", type="stores.not_found")
-    return store
-
-
 def update_store(*, session: Session, merchant_id: int, store_id: int, changes: dict) -> Store:
     """Apply changes to a store of the merchant."""
-    store = get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    store = lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     cache.invalidate(session, "store", store_id)
     with _unique_code(session):  # flushing also recomputes open_minutes from new hours
         for key, value in _columns(changes).items():
@@ -105,7 +95,7 @@ def update_store(*, session: Session, merchant_id: int, store_id: int, changes: 
 
 def deactivate_store(*, session: Session, merchant_id: int, store_id: int) -> None:
     """Hide a store from shoppers; its history stays (PATCH is_active=true brings it back)."""
-    store = get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    store = lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     cache.invalidate(session, "store", store_id)
     store.is_active = False
     events.stores_changed(session, "store.deleted", merchant_id, [store_id])
@@ -134,7 +124,7 @@ def list_exceptions(
     *, session: Session, merchant_id: int, store_id: int, since: dt.date
 ) -> list[StoreHoursException]:
     """A store's date exceptions from `since` on."""
-    get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     return list(
         session.scalars(
             select(StoreHoursException)
@@ -148,7 +138,7 @@ def put_exception(
     *, session: Session, merchant_id: int, store_id: int, day: dt.date, data: dict
 ) -> StoreHoursException:
     """Set the hours of one date (closed, or special ranges), replacing any earlier setting."""
-    get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     cache.invalidate(session, "store", store_id)
     values = {"store_id": store_id, "date": day, "merchant_id": merchant_id, **data}
     stmt = insert(StoreHoursException).values(values)
@@ -170,7 +160,7 @@ def put_exception(
 
 def delete_exception(*, session: Session, merchant_id: int, store_id: int, day: dt.date) -> None:
     """Back to the regular hours on that date."""
-    get_store(session=session, merchant_id=merchant_id, store_id=store_id)
+    lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     cache.invalidate(session, "store", store_id)
     exception = session.get(StoreHoursException, (store_id, day))
     if exception is None:

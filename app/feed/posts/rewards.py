@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.models import Merchant
 from app.coupons import claims
+from app.coupons import lookups as coupons_lookups
 from app.coupons.models import CouponCampaign
 from app.errors import ApiError, Invalid, NotFound
 from app.feed.posts.models import REWARD_TRIGGERS, FeedReward
@@ -27,9 +28,9 @@ def _check_trigger(trigger: str) -> None:
 
 def check_campaign(*, session: Session, merchant_id: int, campaign_id: int, field: str) -> None:
     """A reward must be one of the merchant's campaigns, claimable without a position."""
-    campaign = session.get(CouponCampaign, campaign_id)
-    if campaign is None or campaign.merchant_id != merchant_id:
-        raise NotFound("Campaign not found.", type="coupons.campaign_not_found")
+    campaign = coupons_lookups.merchant_campaign(
+        session=session, merchant_id=merchant_id, campaign_id=campaign_id
+    )
     if claims.needs_position(campaign):
         raise Invalid(field, "A reward cannot be geo-fenced or limited per store and day.")
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts import service as accounts_service
-from app.catalog import service as catalog_service
+from app.catalog import lookups as catalog_lookups
 from app.clock import now
 from app.errors import Conflict, Invalid, NotFound
 from app.events import service as events_service
@@ -20,7 +20,7 @@ from app.feed.posts import rewards
 from app.feed.posts.models import PollOption, Post
 from app.pagination import page_by_id
 from app.segments import service as segments_service
-from app.stores.models import Store
+from app.stores import lookups as stores_lookups
 
 CONTENT_FIELDS = ("title", "body", "image_ids", "video_url", "cover_id", "sku_ids")
 POLL_FIELDS = {
@@ -50,12 +50,16 @@ NEW_POST = {
 }
 
 
+class PostNotFound(NotFound):
+    type = "feed.post_not_found"
+
+
 def get_post(*, session: Session, merchant_id: int, post_id: int, lock: bool = False) -> Post:
     """One post of the merchant; other merchants' posts are 404."""
     query = select(Post).where(Post.id == post_id, Post.merchant_id == merchant_id)
     post = session.scalar(query.with_for_update() if lock else query)
     if post is None:
-        raise NotFound("Post not found.", type="feed.post_not_found")
+        raise PostNotFound("Post not found.")
     return post
 
 
@@ -78,7 +82,7 @@ def list_posts(
 
 def check_skus(*, session: Session, merchant_id: int, sku_ids: list[int]) -> list[int]:
     """The ids without repeats, if every one is an active SKU of the merchant; else 404."""
-    return catalog_service.require_merchant_skus(
+    return catalog_lookups.require_merchant_skus(
         session=session, merchant_id=merchant_id, sku_ids=sku_ids
     )
 
@@ -98,11 +102,8 @@ def _check_media(session: Session, merchant_id: int, data: dict) -> None:
 
 def _check_references(session: Session, merchant_id: int, data: dict) -> None:
     """Store, SKUs and images must be the merchant's own; other tenants' are not found."""
-    store_id = data.get("store_id")
-    if store_id is not None and not session.scalar(
-        select(Store.id).where(Store.id == store_id, Store.merchant_id == merchant_id)
-    ):
-        raise NotFound("Store not found.", type="stores.not_found")
+    if (store_id := data.get("store_id")) is not None:
+        stores_lookups.merchant_store(session=session, merchant_id=merchant_id, store_id=store_id)
     if data.get("sku_ids"):
         data["sku_ids"] = check_skus(
             session=session, merchant_id=merchant_id, sku_ids=data["sku_ids"]
@@ -297,5 +298,5 @@ def get_live_post(
     query = select(Post).where(Post.id == post_id, live_condition(now()), visible_to(viewer_id))
     post = session.scalar(query.with_for_update() if lock else query)
     if post is None:
-        raise NotFound("Post not found.", type="feed.post_not_found")
+        raise PostNotFound("Post not found.")
     return post
