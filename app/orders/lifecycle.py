@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.orders import refunds
+from app.orders import refunds, wallet
 from app.orders import service as orders_service
 from app.orders.models import Order
 from app.pickup import service as pickup_service
@@ -34,6 +34,7 @@ def end(session: Session, order: Order, state: str, at: datetime) -> None:
         order.payment_state, order.paid_at = "paid", at  # paid at the till on hand-over
     if state != "picked_up":
         refunds.request_whole(session=session, order=order, reason=REASONS[state])
+        wallet.release(session, order, at)
     shipped = state == "picked_up" and order.fulfilment == "ship_from_store"
     orders_service.emit(session, order, "order.shipped" if shipped else f"order.{state}")
 
