@@ -7,7 +7,7 @@ the end once, emits the order's event, and owes a refund when a paid order was n
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -59,6 +59,8 @@ def settle_batch(*, session: Session, batch_size: int = 500) -> int:
             select(Order)
             .join(Reservation, Reservation.id == Order.reservation_id)
             .where(Order.ended_at.is_(None), Reservation.state.in_(ENDED))
+            # A sent transfer's source hold ended as it should: the order lives on.
+            .where(func.coalesce(Order.transfer_state, "") != "in_transit")
             .order_by(Order.id)
             .limit(batch_size)
             .with_for_update(of=Order, skip_locked=True)

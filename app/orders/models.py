@@ -96,6 +96,9 @@ class Order(db.Model):
     transfer_state: Mapped[str | None] = mapped_column(String(16))
     transfer_sent_at: Mapped[datetime | None]
     transfer_received_at: Mapped[datetime | None]
+    # The pickup code's hash for the hold the collecting store makes on receipt (its id is
+    # `transfers.hold_id(public_id)`): the shopper collects with the code given when placing.
+    transfer_code_hash: Mapped[str | None] = mapped_column(String(64))
     intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(String(255))
     paid_at: Mapped[datetime | None]

@@ -35,6 +35,21 @@ _RESTOCK = text(
 )
 
 
+def restock(session: Session, store_id: int, merchant_id: int, units: dict, *, reason, ref):
+    """Units arrive in the store's shared stock (a ledger row each, with `reason`)."""
+    skus = sorted(units)
+    ledger.tag(session, reason=reason, ref=ref)
+    session.execute(
+        _RESTOCK,
+        {
+            "store": store_id,
+            "merchant": merchant_id,
+            "skus": skus,
+            "qtys": [units[s] for s in skus],
+        },
+    )
+
+
 class AlreadyReturned(Conflict):
     type = "orders.already_returned"
 
@@ -122,16 +137,7 @@ def return_lines(
         wanted[line["sku_id"]] = wanted.get(line["sku_id"], 0) + line["qty"]
     returned = _check(session, order, wanted, at)
     skus = sorted(wanted)
-    ledger.tag(session, reason="order.returned", ref=order.public_id)
-    session.execute(
-        _RESTOCK,
-        {
-            "store": store_id,
-            "merchant": merchant_id,
-            "skus": skus,
-            "qtys": [wanted[s] for s in skus],
-        },
-    )
+    restock(session, store_id, merchant_id, wanted, reason="order.returned", ref=order.public_id)
     amount, points = _give_back(session, order, returned, wanted, store_id, at)
     refund = None
     if order.payment_method == "online" and amount:

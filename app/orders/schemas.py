@@ -289,3 +289,49 @@ class AisleSchema(ma.Schema):
     online_only = Int(
         metadata={"example": 30, "description": "Units in the merchant's online-only pool"}
     )
+
+
+AISLE_FULFILMENTS = ("collect_here", "ship")
+
+
+class AisleOrderCreateSchema(ma.Schema):
+    shopper_email = ma.fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        metadata={"example": "mei@example.com", "description": "The shopper's account"},
+    )
+    source_store_id = Int(
+        required=True,
+        validate=ID,
+        metadata={"example": 14, "description": "The store whose shared stock it comes from"},
+    )
+    items = CART
+    fulfilment = Text(
+        required=True,
+        validate=validate.OneOf(AISLE_FULFILMENTS),
+        metadata={
+            "example": "collect_here",
+            "description": "collect_here (a transfer to this store; paid at the till on "
+            "collection), or ship (to delivery; paid at the till now)",
+        },
+    )
+    delivery = ma.fields.Nested(
+        OrderDeliverySchema, load_default=None, metadata={"description": "For ship"}
+    )
+
+    @ma.validates_schema
+    def _where_it_goes(self, data, **kwargs):
+        if (data.get("fulfilment") == "ship") != (data.get("delivery") is not None):
+            raise ma.ValidationError(
+                "A delivery address goes with ship, and only with it.", "delivery"
+            )
+
+
+class AisleOrderCreatedSchema(StaffOrderSchema):
+    pickup_code = Text(
+        allow_none=True,
+        metadata={
+            "example": "042917",
+            "description": "collect_here: the shopper's code at this store (shown only here)",
+        },
+    )

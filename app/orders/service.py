@@ -109,7 +109,7 @@ def emit(session: Session, order: Order, event_type: str) -> None:
     )
 
 
-def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[dict, str]:
+def priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[dict, str]:
     """The cart's unit prices ({sku_id: cents}) and currency, as the merchant sells now."""
     rows = session.execute(
         select(Sku.id, Sku.price_cents, Sku.currency).where(
@@ -181,7 +181,7 @@ def place_order(
         merchant_id = session.get(Store, stores[0]).merchant_id
     else:
         stores, merchant_id = [store_id], _store(session, store_id, payment_method).merchant_id
-    prices, currency = _priced(session, merchant_id, lines)
+    prices, currency = priced(session, merchant_id, lines)
     subtotal = sum(prices[s] * q for s, q in lines.items())
     public_id, online = str(uuid.uuid4()), payment_method == "online"
     discount = 0

@@ -37,6 +37,7 @@ def upgrade():
     op.add_column(
         "orders", sa.Column("transfer_received_at", sa.DateTime(timezone=True), nullable=True)
     )
+    op.add_column("orders", sa.Column("transfer_code_hash", sa.String(length=64), nullable=True))
     op.create_foreign_key(
         op.f("fk_orders_transfer_from_store_id_stores"),
         "orders",
@@ -65,6 +66,7 @@ def downgrade():
         op.f("fk_orders_transfer_from_store_id_stores"), "orders", type_="foreignkey"
     )
     for column in (
+        "transfer_code_hash",
         "transfer_received_at",
         "transfer_sent_at",
         "transfer_state",
