@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, idempotency
 from app.accounts import service as accounts_service
-from app.errors import Invalid
+from app.errors import Conflict, NotFound
 from app.inventory import service as inventory_service
 from app.orders import dispatch, transfers
 from app.orders import service as orders_service
@@ -59,9 +59,17 @@ def look(*, session: Session, merchant_id: int, store_scope, store_id: int, sku_
     }
 
 
+class SameStore(Conflict):
+    type = "orders.same_store"
+
+
+class ShopperNotFound(NotFound):
+    type = "accounts.shopper_not_found"
+
+
 def _source(session: Session, merchant_id: int, store_id: int, source_store_id: int) -> None:
     if source_store_id == store_id:
-        raise Invalid("source_store_id", "The units come from another store than this one.")
+        raise SameStore("The units must come from another store than this one.")
     inventory_service.get_merchant_store(  # any store of the merchant: it is not staff's own
         session=session, merchant_id=merchant_id, store_id=source_store_id, store_scope=None
     )
@@ -70,7 +78,7 @@ def _source(session: Session, merchant_id: int, store_id: int, source_store_id: 
 def _shopper(session: Session, email: str) -> int:
     user = accounts_service.get_user_by_email(session=session, email=email)
     if user is None:
-        raise Invalid("shopper_email", "No shopper has this email.")
+        raise ShopperNotFound("No shopper has this email.")
     return user.id
 
 
@@ -85,7 +93,6 @@ def place(
     shopper_email: str,
     source_store_id: int,
     items: list[dict],
-    fulfilment: str,
     delivery: dict | None,
 ) -> dict:
     """Staff order for the shopper in front of them from another store's shared stock: collected
@@ -97,7 +104,7 @@ def place(
     _source(session, merchant_id, store_id, source_store_id)
     lines = {i["sku_id"]: i["qty"] for i in items}
     payload = {"store": store_id, "source": source_store_id, "items": sorted(lines.items())}
-    payload |= {"shopper": shopper_email.lower(), "fulfilment": fulfilment, "to": delivery}
+    payload |= {"shopper": shopper_email.lower(), "to": delivery}
     digest = idempotency.request_hash(payload) if idempotency_key is not None else None
     key_id = reserving.claim(
         session, user_id=staff_user_id, key=idempotency_key, digest=digest, scope=SCOPE

@@ -291,9 +291,6 @@ class AisleSchema(ma.Schema):
     )
 
 
-AISLE_FULFILMENTS = ("collect_here", "ship")
-
-
 class AisleOrderCreateSchema(ma.Schema):
     shopper_email = ma.fields.Email(
         required=True,
@@ -303,28 +300,17 @@ class AisleOrderCreateSchema(ma.Schema):
     source_store_id = Int(
         required=True,
         validate=ID,
-        metadata={"example": 14, "description": "The store whose shared stock it comes from"},
+        metadata={"example": 14, "description": "Another store, whose shared stock it comes from"},
     )
     items = CART
-    fulfilment = Text(
-        required=True,
-        validate=validate.OneOf(AISLE_FULFILMENTS),
+    delivery = ma.fields.Nested(
+        OrderDeliverySchema,
+        load_default=None,
         metadata={
-            "example": "collect_here",
-            "description": "collect_here (a transfer to this store; paid at the till on "
-            "collection), or ship (to delivery; paid at the till now)",
+            "description": "Shipped to the shopper (paid at the till now); without it, "
+            "collected at this store after a transfer (paid at the till on collection)"
         },
     )
-    delivery = ma.fields.Nested(
-        OrderDeliverySchema, load_default=None, metadata={"description": "For ship"}
-    )
-
-    @ma.validates_schema
-    def _where_it_goes(self, data, **kwargs):
-        if (data.get("fulfilment") == "ship") != (data.get("delivery") is not None):
-            raise ma.ValidationError(
-                "A delivery address goes with ship, and only with it.", "delivery"
-            )
 
 
 class AisleOrderCreatedSchema(StaffOrderSchema):
