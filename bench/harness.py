@@ -110,6 +110,19 @@ def server_env(url: str) -> dict:
     }
 
 
+def payments_env() -> dict:
+    """The payment provider for the order scenarios: the tests' Stripe stand-in, on 127.0.0.1 in
+    this process (no network; it answers as Stripe does, without Stripe's own latency)."""
+    from tests.stripe_standin import API_KEY, WEBHOOK_SECRET, StripeStandIn
+
+    standin = StripeStandIn()
+    return {
+        "STRIPE_API_BASE": standin.url,
+        "STRIPE_API_KEY": API_KEY,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
+
+
 def request_files(sc: Scenario, w: "bench_world.World") -> tuple[Path, Path | None]:
     """The scenario's requests for wrk (and the chain's tokens)."""
     workdir = VAR / "requests"
@@ -129,7 +142,12 @@ def run_scenario(
     req_file, tokens = request_files(sc, w)
     row = {"scenario": sc.name}
     row["api"] = run_wrk(
-        api.url, req_file, duration=args.duration, connections=args.connections, chain_tokens=tokens
+        api.url,
+        req_file,
+        duration=args.duration,
+        connections=args.connections,
+        chain_tokens=tokens,
+        chain_then=sc.chain_then,
     )
     if ref is not None and sc.reference:
         row["reference"] = run_wrk(
@@ -212,9 +230,12 @@ def bench(args) -> int:
         sys.exit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     w = bench_world.ensure(stores=args.stores, cities=args.cities, seed=args.seed, demo=args.smoke)
     VAR.mkdir(parents=True, exist_ok=True)
+    env = server_env(w.url)
+    if any(SCENARIOS[name].payments for name in names):
+        env |= payments_env()
     api = Server(
         "wsgi:app",
-        env=server_env(w.url),
+        env=env,
         workers=args.workers,
         cwd=args.api_checkout,
         log=VAR / "api.log",

@@ -85,6 +85,7 @@ def run(args, *, server_env, request_files) -> int:
                         duration=args.duration,
                         connections=args.connections,
                         chain_tokens=tokens,
+                        chain_then=sc.chain_then,
                     )
                     events[target] += _events(w) - before
                     runs[target].append(result)

@@ -104,6 +104,7 @@ def run_wrk(
     duration: int,
     connections: int,
     chain_tokens: Path | None = None,
+    chain_then: tuple[str, str] | None = None,
 ) -> LoadResult:
     """wrk with bench/wrk/replay.lua replaying prepared requests; 2 threads (one per core)."""
     args = [
@@ -124,7 +125,7 @@ def run_wrk(
         str(requests_file),
     ]
     if chain_tokens:
-        args += ["chain", str(chain_tokens)]
+        args += ["chain", str(chain_tokens), *(chain_then or ())]
     proc = subprocess.run(args, capture_output=True, text=True)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if proc.returncode or line is None:

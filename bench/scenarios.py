@@ -34,6 +34,9 @@ class Scenario:
     sql: Callable[[World], list[str]] | None = None
     chain: bool = False
     ok_statuses: frozenset = field(default=READ_OK)
+    # chain: what follows each 201 with an "id" (path with {id}, body); the default cancels.
+    chain_then: tuple[str, str] | None = None
+    payments: bool = False  # the API needs the payment provider (the Stripe stand-in)
 
 
 def _q(path: str, **params) -> str:
@@ -165,6 +168,71 @@ def reserve_hot_requests(w: World) -> list[Req]:
             header="Idempotency-Key: *",
         )
         for i in range(64)
+    ]
+
+
+def _online(w: World, store_ids: set[int]) -> None:
+    """These stores take online payment for orders (the seeded world's do not yet)."""
+    conn = psycopg2.connect(**w.libpq)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "UPDATE stores SET pay_online = true WHERE id = ANY(%s) AND NOT pay_online",
+                (sorted(store_ids),),
+            )
+    finally:
+        conn.close()
+
+
+PAY = ("/v1/orders/{id}/pay", '{"payment_method":"pm_card_visa"}')
+
+
+def order_pay_requests(w: World) -> list[Req]:
+    """Online-paid pickup orders, each followed (chain) by the shopper's pay call: the hold,
+    the payment intent, then the confirmation and the paid hold (the provider's webhook, when
+    it comes, finds the order paid)."""
+    carts = _carts(w, 600, "order", 1)
+    _online(w, {store for _, _, store, _ in carts})
+    return [
+        Req(
+            "POST",
+            "/v1/orders",
+            {
+                "store_id": store,
+                "items": [{"sku_id": skus[0], "qty": 1}],
+                "payment_method": "online",
+            },
+            header="Idempotency-Key: *",
+        )
+        for _, _, store, skus in carts
+    ]
+
+
+def dispatch_requests(w: World) -> list[Req]:
+    """Web orders shipped from the nearest store holding the cart, paid (chain): the quote's
+    candidates, the hold there, the intent, then the payment that offers it to that store."""
+    carts = _carts(w, 600, "dispatch", 1)
+    _online(w, {store for _, _, store, _ in carts})
+    return [
+        Req(
+            "POST",
+            "/v1/orders",
+            {
+                "fulfilment": "ship_from_store",
+                "delivery": {
+                    "name": "Bench shopper",
+                    "address": "1 Bench Road",
+                    "city": "Bench",
+                    "lat": round(lat, 6),
+                    "lng": round(lng, 6),
+                },
+                "items": [{"sku_id": skus[0], "qty": 1}],
+                "payment_method": "online",
+            },
+            header="Idempotency-Key: *",
+        )
+        for lat, lng, _, skus in carts
     ]
 
 
@@ -341,6 +409,17 @@ def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
     return sql
 
 
+def order_sql(requests: Callable[[World], list[Req]], *, shipping: bool):
+    """The order's create and pay transactions as raw SQL, for pgbench (bench/writes.py)."""
+
+    def sql(w: World) -> list[str]:
+        from bench.writes import order_scripts
+
+        return order_scripts(w, requests(w), shipping=shipping)
+
+    return sql
+
+
 def captured_sql(requests: Callable[[World], list[Req]], n: int = 100):
     """The SQL our code sends for the first n requests, captured from the real code path."""
 
@@ -414,6 +493,24 @@ SCENARIOS: dict[str, Scenario] = {
             reserve_hot_requests,
             sql=reserve_sql(reserve_hot_requests, cancel=False),
             ok_statuses=frozenset({201, 409}),
+        ),
+        Scenario(
+            "order_pay",
+            order_pay_requests,
+            chain=True,
+            chain_then=PAY,
+            payments=True,
+            sql=order_sql(order_pay_requests, shipping=False),
+            ok_statuses=frozenset({200, 201, 409}),  # 409: the cart's units are all held
+        ),
+        Scenario(
+            "dispatch",
+            dispatch_requests,
+            chain=True,
+            chain_then=PAY,
+            payments=True,
+            sql=order_sql(dispatch_requests, shipping=True),
+            ok_statuses=frozenset({200, 201, 409}),
         ),
         Scenario("feed_nearby", feed_nearby_requests, sql=captured_sql(feed_nearby_requests)),
         Scenario("like", like_requests),

@@ -95,3 +95,139 @@ def reserve_scripts(world, requests, *, cancel: bool) -> list[str]:
             return scripts
     finally:
         conn.close()
+
+
+def _emit(cur, event_type: str, merchant, key: str, data: str) -> str:
+    from app.events.service import _EMIT  # the outbox's own statement
+
+    params = {"merchant": merchant, "type": event_type, "key": key, "version": 1, "data": data}
+    return _sql(cur, _EMIT, params) + ";"
+
+
+def _order_create(cur, user: int, store: int, sku: int, *, shipping: bool, lat, lng) -> str:
+    """The create transaction of POST /v1/orders (online): claim, [the dispatch's candidates],
+    price, hold, the order row, its stored answer and its event (the intent is HTTP, not SQL)."""
+    from app.inventory.availability import _FULL
+    from app.pickup.reserving import CLAIM
+
+    lines = {"skus": [sku], "qtys": [1]}
+    claim = _sql(
+        cur, CLAIM, {"user": user, "key": RANDOM, "digest": RANDOM, "scope": "orders.place"}
+    )
+    candidates = ""
+    if shipping:
+        merchant = AsIs(f"(SELECT merchant_id FROM skus WHERE id = {sku})")
+        where = {"pt": f"SRID=4326;POINT({lng} {lat})", "radius": 50_000, "exclude": []}
+        full = _sql(cur, _FULL, {"merchant": merchant, **where, **lines})
+        candidates = f"SELECT id, merchant_id FROM skus WHERE id = {sku} AND is_active;\n{full};\n"
+    hold = _sql(
+        cur,
+        reserving.HOLD,
+        {"store": store, "user": user, "active": list(ACTIVE_STATES), "at": NOW, **lines, **CAPS},
+    )
+    insert = _sql(
+        cur,
+        reserving.INSERT,
+        {
+            "public_id": AsIs("gen_random_uuid()"),
+            "user": user,
+            "store": store,
+            "merchant": AsIs(":hold_merchant_id"),
+            "code_hash": RANDOM,
+            "expires_at": AsIs("now() + interval '15 minutes'"),
+            "at": NOW,
+            "key_id": None,
+            "body": None,
+            **lines,
+        },
+    )
+    fulfilment = "ship_from_store" if shipping else "pickup"
+    delivery = f"jsonb_build_object('lat', {lat}, 'lng', {lng})" if shipping else "NULL"
+    order = (
+        "INSERT INTO orders (public_id, user_id, merchant_id, store_id, reservation_id,"
+        " fulfilment, payment_method, payment_state, amount_cents, currency, intent_id,"
+        " client_secret, delivery, unit_prices, created_at)"
+        f" SELECT gen_random_uuid(), {user}, :hold_merchant_id, {store}, :res_id, '{fulfilment}',"
+        " 'online', 'unpaid', price_cents, currency, 'pi_' || md5(random()::text),"
+        f" md5(random()::text), {delivery}, jsonb_build_object('{sku}', price_cents), now()"
+        f" FROM skus WHERE id = {sku} AND merchant_id = :hold_merchant_id AND is_active"
+        " RETURNING id, public_id, intent_id"
+    )
+    answer = (
+        'UPDATE idempotency_keys SET response_status = 201, response_body = \'{"state": '
+        '"pending_payment"}\' WHERE id = :claim_key_id;'
+    )
+    event = _emit(cur, "order.created", AsIs(":hold_merchant_id"), "order:", '{"state": "x"}')
+    event = event.replace("'order:'", "'order:' || ':ord_public_id'")
+    return (
+        f"BEGIN;\n{claim} \\gset claim_\n{candidates}"
+        f"SELECT id, price_cents, currency FROM skus WHERE id = {sku} AND is_active;\n"
+        f"{hold} \\gset hold_\n\\if :hold_held\n{insert} \\gset res_\n"
+        "UPDATE reservations SET awaiting_payment = true WHERE id = :res_id;\n"
+        f"{order} \\gset ord_\n{answer}\n{event}\nCOMMIT;\n"
+    )
+
+
+def _order_pay(cur, *, shipping: bool) -> str:
+    """The pay call's transaction once the provider said succeeded: the order and its hold
+    locked, paid, the hold kept for the pickup (or offered to the store), the event."""
+    keep = "interval '15 minutes'" if shipping else "interval '120 minutes'"
+    offer = (
+        ", offers = offers || jsonb_build_array(jsonb_build_object('store_id', store_id,"
+        " 'outcome', 'offered', 'at', now()))"
+        if shipping
+        else ""
+    )
+    event = _emit(cur, "order.paid", AsIs(":hold_merchant_id"), "order:", '{"state": "paid"}')
+    event = event.replace("'order:'", "'order:' || ':ord_public_id'")
+    return (
+        "BEGIN;\n"
+        "SELECT * FROM orders WHERE public_id = ':ord_public_id';\n"
+        "SELECT * FROM orders WHERE intent_id = ':ord_intent_id' FOR UPDATE;\n"
+        "SELECT * FROM reservations WHERE id = :res_id FOR UPDATE;\n"
+        "SELECT pickup_hold_minutes FROM stores WHERE id = (SELECT store_id FROM reservations"
+        " WHERE id = :res_id);\n"
+        f"UPDATE orders SET payment_state = 'paid', paid_at = now(), updated_at = now(){offer}"
+        " WHERE id = :ord_id;\n"
+        f"UPDATE reservations SET awaiting_payment = false, expires_at = now() + {keep},"
+        " updated_at = now() WHERE id = :res_id;\n"
+        f"{event}\nCOMMIT;\n"
+    )
+
+
+def order_scripts(world, requests, *, shipping: bool) -> list[str]:
+    """One script per request's (store, SKU): create the online order, then pay it (the order
+    scenarios' create+pay pairs), as a shopper of the bench."""
+    conn = psycopg2.connect(**world.libpq)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM users WHERE email LIKE 'bench-shopper-%' ORDER BY id")
+            users = [r[0] for r in cur.fetchall()]
+            scripts = []
+            for i, req in enumerate(requests[:100]):
+                sku = req.body["items"][0]["sku_id"]
+                where = req.body.get("delivery") or {}
+                lat, lng = where.get("lat"), where.get("lng")
+                store = req.body.get("store_id") or _nearest(cur, sku, lat, lng)
+                user = users[i % len(users)]
+                create = _order_create(cur, user, store, sku, shipping=shipping, lat=lat, lng=lng)
+                pay = _order_pay(cur, shipping=shipping)
+                scripts.append(
+                    create.replace("COMMIT;\n", "COMMIT;\n" + pay, 1)
+                    + "\\else\nROLLBACK;\n\\endif\n"
+                )
+            return scripts
+    finally:
+        conn.close()
+
+
+def _nearest(cur, sku: int, lat, lng) -> int:
+    """The store a web order for one unit of the SKU goes to (the dispatch's first candidate)."""
+    cur.execute(
+        "SELECT s.id FROM stores s JOIN stock k ON k.store_id = s.id AND k.sku_id = %s"
+        " AND k.channel = 'shared' AND k.on_hand - k.reserved >= 1"
+        " WHERE s.is_active AND s.pickup_enabled"
+        " ORDER BY s.location <-> ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography LIMIT 1",
+        (sku, lng, lat),
+    )
+    return cur.fetchone()[0]

@@ -137,6 +137,22 @@ TABLE: dict[str, Row] = {
         body={"tracking_ref": "TW1234"},  # not accepted
     ),
     "GET /v1/admin/stores/<int:store_id>/aisle": staff(*ALL, query="sku_id={sku_id}"),
+    "POST /v1/admin/stores/<int:store_id>/aisle/orders": staff(
+        *STOCKISTS,
+        ok=409,  # the world has one store: the units must come from another
+        body={
+            "shopper_email": "mei@example.com",
+            "source_store_id": "{store_id}",
+            "items": [{"sku_id": "{sku_id}", "qty": 1}],
+        },
+    ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:send": staff(
+        *STOCKISTS,
+        ok=409,  # the world's order is no transfer
+    ),
+    "POST /v1/admin/stores/<int:store_id>/orders/<uuid:order_id>:receive": staff(
+        *STOCKISTS, ok=409
+    ),
     "POST /v1/admin/stores/<int:store_id>/returns": staff(
         *HANDLERS,
         ok=409,  # the world's order is not collected yet

@@ -5,8 +5,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.catalog import lookups
-
-# SkuNotFound stays importable from here: app/orders/ still names catalog_service.SkuNotFound.
 from app.catalog.lookups import ProductNotFound, SkuNotFound
 from app.catalog.models import Product, Sku
 from app.errors import Conflict

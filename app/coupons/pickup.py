@@ -60,6 +60,22 @@ def quote_coupon(
     return quote
 
 
+def price_coupon(
+    *,
+    session: Session,
+    user_id: int,
+    coupon_id: int,
+    store_id: int,
+    merchant_id: int,
+    lines: dict[int, int],
+) -> dict:
+    """What the shopper's unused coupon takes off this cart at this store; else 409 why not
+    (an order prices it before asking the payment provider, and holds it after the stock)."""
+    coupon = lookups.wallet_coupon(session=session, user_id=user_id, coupon_id=coupon_id)
+    priced = _discount_at(session, coupon, store_id, merchant_id, _basket(session, lines))
+    return {"coupon_id": coupon.id, **priced}
+
+
 def hold_coupon(
     *,
     session: Session,
@@ -71,8 +87,15 @@ def hold_coupon(
     lines: dict[int, int],
 ) -> dict:
     """Lock the shopper's unused coupon to a reservation, with its discount; else 409 why not."""
-    coupon = lookups.wallet_coupon(session=session, user_id=user_id, coupon_id=coupon_id)
-    priced = _discount_at(session, coupon, store_id, merchant_id, _basket(session, lines))
+    priced = price_coupon(
+        session=session,
+        user_id=user_id,
+        coupon_id=coupon_id,
+        store_id=store_id,
+        merchant_id=merchant_id,
+        lines=lines,
+    )
+    coupon = session.get(Coupon, coupon_id)  # loaded by the pricing: no query
     take_unused(
         session,
         coupon,
@@ -81,7 +104,7 @@ def hold_coupon(
         basket_cents=priced["subtotal_cents"],
         discount_cents=priced["discount_cents"],
     )
-    return {"coupon_id": coupon.id, **priced}
+    return priced
 
 
 def use_held_coupon(

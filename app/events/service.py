@@ -38,6 +38,8 @@ EVENT_TYPES = (
     "order.expired",
     "order.refunded",
     "order.returned",
+    "order.transfer_sent",
+    "order.transfer_received",
     "inventory.level.updated",
     "coupon.claimed",
     "coupon.redeemed",
@@ -59,6 +61,7 @@ EVENT_TYPES = (
     "member.points_earned",
     "member.points_redeemed",
     "member.points_refunded",
+    "member.points_restored",
     "member.points_expired",
 )
 # What an endpoint may subscribe to: every type, a whole domain ("reservation.*"), or one type.

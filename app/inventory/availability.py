@@ -187,7 +187,7 @@ def quote_cart(
     )
     unknown = sorted({i["sku_id"] for i in items} - set(merchants))
     if unknown:
-        raise catalog_service.SkuNotFound(f"SKUs not found: {unknown}.", sku_ids=unknown)
+        raise catalog_lookups.SkuNotFound(f"SKUs not found: {unknown}.", sku_ids=unknown)
     if len(set(merchants.values())) > 1:
         raise Invalid("items", "All SKUs of a cart must be of one merchant.")
     params = {

@@ -9,11 +9,9 @@ conditional UPDATEs, and the CHECK 0 <= reserved <= on_hand is the last line of 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.catalog import lookups as catalog_lookups
 from app.errors import Conflict, NotFound
 from app.inventory import ledger
 from app.stores import lookups as stores_lookups
-from app.stores.models import Store
 
 
 class OutOfStock(Conflict):
@@ -77,25 +75,6 @@ def release_stock(
 
 
 # --- merchant admin ----------------------------------------------------------------------
-
-
-# app/orders/ still calls these three; once it asks the owners (stores_lookups.merchant_store,
-# catalog_lookups.merchant_sku, StaffContext.store_scope) they go.
-def store_scope(staff) -> tuple[int, ...] | None:
-    """The stores staff may touch (StaffContext.store_scope)."""
-    return staff.store_scope
-
-
-def get_merchant_store(*, session: Session, merchant_id: int, store_id: int, store_scope) -> Store:
-    """A store of the merchant within the caller's scope (stores_lookups.merchant_store)."""
-    return stores_lookups.merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
-    )
-
-
-def require_merchant_sku(session: Session, merchant_id: int, sku_id: int) -> None:
-    """404 unless the SKU is the merchant's (catalog_lookups.merchant_sku)."""
-    catalog_lookups.merchant_sku(session=session, merchant_id=merchant_id, sku_id=sku_id)
 
 
 def get_stock(

@@ -101,17 +101,29 @@ def spend(*, session: Session, member: Member, points: int, at: datetime, **wher
     return rows
 
 
-def take_back(*, session: Session, member: Member, lot_id: int, at: datetime, **where) -> int:
-    """What is left of one lot (not spent, not expired) is taken back; how many points."""
+def take_back(
+    *,
+    session: Session,
+    member: Member,
+    lot_id: int,
+    at: datetime,
+    up_to: int | None = None,
+    **where,
+) -> int:
+    """What is left of one lot (not spent, not expired), at most `up_to`, is taken back; how
+    many points."""
     lot = next((lot for lot in lots(session, member.id) if lot.lot == lot_id), None)
     if lot is None or _state(lot, at) == "expired":
         return 0
+    taken = lot.left if up_to is None else min(up_to, lot.left)
+    if taken <= 0:
+        return 0
     session.execute(
         insert(MemberPoints).values(
-            _row(member, kind="refund", lot_id=lot_id, points=-lot.left, created_at=at, **where)
+            _row(member, kind="refund", lot_id=lot_id, points=-taken, created_at=at, **where)
         )
     )
-    return lot.left
+    return taken
 
 
 def lock_member(session: Session, member_id: int) -> None:

@@ -4,6 +4,7 @@ points a picked-up reservation earns. Every write locks the member's row first (
 
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -14,10 +15,15 @@ from app.clock import now
 from app.coupons import claims
 from app.coupons import pickup as coupon_holds
 from app.errors import Conflict, Invalid, NotFound
-from app.members import codes, events, ledger, service_cards, tiers
+from app.members import codes, events, ledger, order_points, service_cards, tiers
 from app.members.models import Member, MemberReceipt, MemberRedemption, MembershipProgram
 from app.pickup.models import ACTIVE_STATES, Reservation
 from app.stores import lookups as stores_lookups
+
+
+def point_value_cents() -> int:
+    """What one point pays for on an order, in minor units (ORDER_POINT_VALUE_CENTS)."""
+    return current_app.config["ORDER_POINT_VALUE_CENTS"]
 
 
 class ProgramNotFound(NotFound):
@@ -296,7 +302,7 @@ def redeem(
 
 def earn_for_pickup(*, session: Session, reservation: Reservation, at: datetime) -> None:
     """A member's picked-up reservation earns points on what was paid (SKU prices less the
-    coupon), as receipt `pickup:<reservation id>`."""
+    coupon and the points its order spent), as receipt `pickup:<reservation id>`."""
     program = session.get(MembershipProgram, reservation.merchant_id)
     member_id = session.scalar(
         select(Member.id).where(
@@ -315,13 +321,16 @@ def earn_for_pickup(*, session: Session, reservation: Reservation, at: datetime)
         return  # points are earned in the program's currency only
     held = coupon_holds.held_for(session=session, reservation_ids=[reservation.id])
     discount = (held.get(reservation.id) or {}).get("discount_cents") or 0
-    total = max(0, sum(p.price_cents * qty[p.id] for p in prices) - discount)
+    ref = f"pickup:{reservation.public_id}"
     member = _member(session, reservation.merchant_id, member_id, lock=True)
+    # An order's points pay like its coupon: they earn nothing.
+    discount += order_points.spent_on(session, member_id, ref) * point_value_cents()
+    total = max(0, sum(p.price_cents * qty[p.id] for p in prices) - discount)
     _earn(
         session,
         member,
         program,
-        ref=f"pickup:{reservation.public_id}",
+        ref=ref,
         total_cents=total,
         currency=program.currency,
         at=at,

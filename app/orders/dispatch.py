@@ -21,6 +21,7 @@ from app.orders import service as orders_service
 from app.orders.models import Order
 from app.pickup import handover, reserving
 from app.pickup import service as pickup_service
+from app.stores import lookups as stores_lookups
 
 
 class Unfillable(Conflict):
@@ -113,8 +114,8 @@ def move_on(session: Session, order: Order, *, outcome: str, reason: str | None,
 
 def _offered_here(session, merchant_id, store_scope, store_id, public_id) -> Order:
     """The order this store was offered, locked; 409 when it has moved on to another store."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     order = orders_service.find(
         session, Order.public_id == public_id, Order.merchant_id == merchant_id, lock=True
@@ -179,8 +180,8 @@ def ship(
     tracking_ref: str,
 ):
     """Shipped with a tracking reference: the units leave the store's stock."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     order = orders_service.find(
         session, Order.public_id == public_id, Order.store_id == store_id, lock=True

@@ -7,11 +7,11 @@ the end once, emits the order's event, and owes a refund when a paid order was n
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.orders import refunds
+from app.orders import refunds, wallet
 from app.orders import service as orders_service
 from app.orders.models import Order
 from app.pickup import service as pickup_service
@@ -34,6 +34,7 @@ def end(session: Session, order: Order, state: str, at: datetime) -> None:
         order.payment_state, order.paid_at = "paid", at  # paid at the till on hand-over
     if state != "picked_up":
         refunds.request_whole(session=session, order=order, reason=REASONS[state])
+        wallet.release(session, order, at)
     shipped = state == "picked_up" and order.fulfilment == "ship_from_store"
     orders_service.emit(session, order, "order.shipped" if shipped else f"order.{state}")
 
@@ -58,6 +59,8 @@ def settle_batch(*, session: Session, batch_size: int = 500) -> int:
             select(Order)
             .join(Reservation, Reservation.id == Order.reservation_id)
             .where(Order.ended_at.is_(None), Reservation.state.in_(ENDED))
+            # A sent transfer's source hold ended as it should: the order lives on.
+            .where(func.coalesce(Order.transfer_state, "") != "in_transit")
             .order_by(Order.id)
             .limit(batch_size)
             .with_for_update(of=Order, skip_locked=True)

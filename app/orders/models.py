@@ -7,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     func,
@@ -31,12 +32,16 @@ STATES = (
     "offered",
     "accepted",
     "shipped",
+    "transfer_requested",
+    "in_transit",
 )
 PAYMENT_METHODS = ("online", "at_store")
 FULFILMENTS = ("pickup", "ship_from_store")
 # A shipped order's hold, read as the dispatch sees it (see `Order.state`).
 SHIPPING_STATES = {"reserved": "offered", "preparing": "accepted", "picked_up": "shipped"}
 PAYMENT_STATES = ("unpaid", "paid", "refunding", "refunded")
+# An endless-aisle order collected here from another store's stock: held there, on its way, here.
+TRANSFER_STATES = ("requested", "in_transit", "received")
 
 
 class Order(db.Model):
@@ -49,7 +54,19 @@ class Order(db.Model):
         CheckConstraint(f"payment_method IN {PAYMENT_METHODS!r}", name="payment_method"),
         CheckConstraint(f"payment_state IN {PAYMENT_STATES!r}", name="payment_state"),
         CheckConstraint("amount_cents >= 0", name="amount_cents"),
+        CheckConstraint("discount_cents >= 0", name="discount_cents"),
+        CheckConstraint("points_spent >= 0", name="points_spent"),
+        CheckConstraint(
+            f"transfer_state IS NULL OR transfer_state IN {TRANSFER_STATES!r}",
+            name="transfer_state",
+        ),
         Index("ix_orders_user_id_id", "user_id", "id"),
+        Index(
+            "ix_orders_transfer_from_store_id_id",
+            "transfer_from_store_id",
+            "id",
+            postgresql_where=text("transfer_from_store_id IS NOT NULL"),
+        ),
         Index("ix_orders_store_id_id", "store_id", "id"),
         Index("ix_orders_open", "reservation_id", postgresql_where=text("ended_at IS NULL")),
     )
@@ -67,6 +84,21 @@ class Order(db.Model):
     payment_state: Mapped[str] = mapped_column(String(16), server_default="unpaid")
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+    # What the wallet coupon (held by the order's reservation) and the points took off the list
+    # price; `amount_cents` is what is left to pay in money.
+    discount_cents: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    points_spent: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The endless aisle: staff who placed it, and the store its units come from (collect here).
+    placed_by_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    transfer_from_store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE")
+    )
+    transfer_state: Mapped[str | None] = mapped_column(String(16))
+    transfer_sent_at: Mapped[datetime | None]
+    transfer_received_at: Mapped[datetime | None]
+    # The pickup code's hash for the hold the collecting store makes on receipt (its id is
+    # `transfers.hold_id(public_id)`): the shopper collects with the code given when placing.
+    transfer_code_hash: Mapped[str | None] = mapped_column(String(64))
     intent_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     client_secret: Mapped[str | None] = mapped_column(String(255))
     paid_at: Mapped[datetime | None]
@@ -92,6 +124,10 @@ class Order(db.Model):
     def state(self, now: datetime) -> str:
         """The order's state: the hold's, read through the payment."""
         held = self.reservation.effective_state(now)
+        if self.transfer_state == "in_transit":
+            return "in_transit"  # the source's hold ended when the units left it
+        if self.transfer_state == "requested" and held == "reserved":
+            return "transfer_requested"
         if held == "reserved":
             if self.reservation.awaiting_payment:
                 return "pending_payment"

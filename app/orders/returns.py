@@ -4,7 +4,10 @@ The order's row lock serialises returns of the same order, so two returns of one
 each other can never give back more units than were bought: the second one sees the first and
 gets a 409 for what is left over. The units go back into the receiving store's shared stock
 (a ledger row, reason `order.returned`); the money back through the provider for an online
-order (a refund row the worker sends), at the till for one paid at the store."""
+order (a refund row the worker sends), at the till for one paid at the store. A coupon or
+points that paid for part of the order spread over its lines by list value: a returned line gives
+back its share of the money paid, and takes back its share of the points the pickup earned (what
+is left of them); the coupon and the points spent stay used."""
 
 from datetime import timedelta
 
@@ -15,9 +18,11 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.errors import Conflict, Invalid
 from app.inventory import ledger
-from app.inventory import service as inventory_service
+from app.members import order_points
 from app.orders import service as orders_service
+from app.orders import wallet
 from app.orders.models import Order, OrderRefund, OrderReturn
+from app.stores import lookups as stores_lookups
 
 RETURNABLE = ("picked_up", "shipped")
 
@@ -28,6 +33,21 @@ _RESTOCK = text(
     " ORDER BY r.sku_id"
     " ON CONFLICT (store_id, sku_id) DO UPDATE SET on_hand = stock.on_hand + EXCLUDED.on_hand"
 )
+
+
+def restock(session: Session, store_id: int, merchant_id: int, units: dict, *, reason, ref):
+    """Units arrive in the store's shared stock (a ledger row each, with `reason`)."""
+    skus = sorted(units)
+    ledger.tag(session, reason=reason, ref=ref)
+    session.execute(
+        _RESTOCK,
+        {
+            "store": store_id,
+            "merchant": merchant_id,
+            "skus": skus,
+            "qtys": [units[s] for s in skus],
+        },
+    )
 
 
 class AlreadyReturned(Conflict):
@@ -47,7 +67,8 @@ def _returned(session: Session, order_id: int) -> dict[int, int]:
     return counts
 
 
-def _check(session: Session, order: Order, lines: dict[int, int], at) -> None:
+def _check(session: Session, order: Order, lines: dict[int, int], at) -> dict[int, int]:
+    """409/422 unless these lines may come back now; {sku_id: units} returned before."""
     state = order.state(at)
     if state not in RETURNABLE:
         raise orders_service.InvalidTransition(f"A {state} order has nothing to return.")
@@ -64,6 +85,32 @@ def _check(session: Session, order: Order, lines: dict[int, int], at) -> None:
     if over:
         left = [{"sku_id": s, "returnable": bought[s] - returned.get(s, 0)} for s in over]
         raise AlreadyReturned("More units than are left to return.", lines=left)
+    return returned
+
+
+def _list_value(order: Order, units: dict[int, int]) -> int:
+    return sum(order.unit_prices[str(s)] * q for s, q in units.items())
+
+
+def _give_back(session: Session, order: Order, returned: dict, wanted: dict, store_id, at):
+    """(money, points taken back) for these lines: their share of the order's list value, of
+    what was paid in money and of what the pickup earned. Shares are counted over every return
+    of the order so far, so rounding never gives back more than was paid or earned."""
+    subtotal = _list_value(order, {i.sku_id: i.qty for i in order.reservation.items})
+    before = _list_value(order, returned)
+    after = before + _list_value(order, wanted)
+    money = order.amount_cents * after // subtotal - order.amount_cents * before // subtotal
+    points = order_points.take_back_returned(
+        session=session,
+        merchant_id=order.merchant_id,
+        user_id=order.user_id,
+        ref=wallet.points_ref(order.reservation.public_id),
+        share_before=(before, subtotal),
+        share_after=(after, subtotal),
+        at=at,
+        store_id=store_id,
+    )
+    return money, points
 
 
 def return_lines(
@@ -78,8 +125,8 @@ def return_lines(
     reason: str,
 ) -> dict:
     """Take back lines of an order at this store: restocked here, the money given back."""
-    inventory_service.get_merchant_store(
-        session=session, merchant_id=merchant_id, store_id=store_id, store_scope=store_scope
+    stores_lookups.merchant_store(
+        session=session, merchant_id=merchant_id, store_id=store_id, scope=store_scope
     )
     order = orders_service.find(
         session, Order.public_id == order_id, Order.merchant_id == merchant_id, lock=True
@@ -88,19 +135,10 @@ def return_lines(
     wanted: dict[int, int] = {}
     for line in lines:
         wanted[line["sku_id"]] = wanted.get(line["sku_id"], 0) + line["qty"]
-    _check(session, order, wanted, at)
+    returned = _check(session, order, wanted, at)
     skus = sorted(wanted)
-    ledger.tag(session, reason="order.returned", ref=order.public_id)
-    session.execute(
-        _RESTOCK,
-        {
-            "store": store_id,
-            "merchant": merchant_id,
-            "skus": skus,
-            "qtys": [wanted[s] for s in skus],
-        },
-    )
-    amount = sum(order.unit_prices[str(s)] * q for s, q in wanted.items())
+    restock(session, store_id, merchant_id, wanted, reason="order.returned", ref=order.public_id)
+    amount, points = _give_back(session, order, returned, wanted, store_id, at)
     refund = None
     if order.payment_method == "online" and amount:
         refund = OrderRefund(
@@ -136,6 +174,7 @@ def return_lines(
         "amount_cents": amount,
         "currency": order.currency,
         "refund_method": record.refund_method,
+        "points_taken_back": points,
         "reason": reason,
         "created_at": at,
     }

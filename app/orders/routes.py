@@ -8,8 +8,7 @@ from app.accounts.permissions import StaffContext, current_user_id, login_requir
 from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.idempotency import IdempotencyHeaderSchema
-from app.inventory import service as inventory_service
-from app.orders import aisle, dispatch, lifecycle, payment, returns, schemas
+from app.orders import aisle, dispatch, lifecycle, payment, returns, schemas, transfers
 from app.orders import service as orders_service
 from app.orders import staff as store_orders
 from app.pagination import PageArgsSchema
@@ -23,10 +22,11 @@ admin_orders_blp = Blueprint(
 )
 HANDLERS = ("owner", "store_manager")
 READERS = ("owner", "store_manager", "service")
+PLACERS = ("owner", "operator", "store_manager")
 
 
 def _scope(ctx: StaffContext) -> dict:
-    return {"merchant_id": ctx.merchant_id, "store_scope": inventory_service.store_scope(ctx)}
+    return {"merchant_id": ctx.merchant_id, "store_scope": ctx.store_scope}
 
 
 @orders_blp.route("/orders")
@@ -311,3 +311,58 @@ class StoreAisle(MethodView):
     def get(self, args, store_id, staff):
         """The endless aisle: what the merchant's other stores and online pool hold of a SKU."""
         return aisle.look(session=db.session, store_id=store_id, **args, **_scope(staff))
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/aisle/orders")
+class StoreAisleOrders(MethodView):
+    @staff_required(*PLACERS)
+    @admin_orders_blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @admin_orders_blp.arguments(schemas.AisleOrderCreateSchema)
+    @admin_orders_blp.response(201, schemas.AisleOrderCreatedSchema)
+    @admin_orders_blp.alt_response(409, description="The source store cannot hold the cart")
+    def post(self, headers, data, store_id, staff):
+        """Order for the shopper here from another store's stock: a transfer, or shipped."""
+        order = aisle.place(
+            session=db.session,
+            store_id=store_id,
+            staff_user_id=staff.user_id,
+            idempotency_key=headers["idempotency_key"],
+            **data,
+            **_scope(staff),
+        )
+        db.session.commit()
+        response = prebuilt_json(order)  # built as a dict by the service: no schema dump
+        response.status_code = 201
+        return response
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>:send")
+class StoreOrderSend(MethodView):
+    @staff_required(*PLACERS)
+    @admin_orders_blp.response(200, schemas.StaffOrderSchema)
+    @admin_orders_blp.alt_response(409, description="Not a transfer waiting to be sent")
+    def post(self, store_id, order_id, staff):
+        """The source store sends a transfer's held units on their way (in_transit)."""
+        order = transfers.send(
+            session=db.session,
+            store_id=store_id,
+            public_id=str(order_id),
+            staff_user_id=staff.user_id,
+            **_scope(staff),
+        )
+        db.session.commit()
+        return order
+
+
+@admin_orders_blp.route("/stores/<int:store_id>/orders/<uuid:order_id>:receive")
+class StoreOrderReceive(MethodView):
+    @staff_required(*PLACERS)
+    @admin_orders_blp.response(200, schemas.StaffOrderSchema)
+    @admin_orders_blp.alt_response(409, description="Not on its way (received already)")
+    def post(self, store_id, order_id, staff):
+        """The collecting store receives a transfer: into its stock, held for the shopper."""
+        order = transfers.receive(
+            session=db.session, store_id=store_id, public_id=str(order_id), **_scope(staff)
+        )
+        db.session.commit()
+        return order

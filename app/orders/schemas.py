@@ -8,7 +8,13 @@ from app.fields import PHONE, Int, Text
 from app.geo import lat_field, lng_field
 from app.idempotency import StoredDateTime
 from app.inventory.schemas import CART
-from app.orders.models import FULFILMENTS, PAYMENT_METHODS, PAYMENT_STATES, STATES
+from app.orders.models import (
+    FULFILMENTS,
+    PAYMENT_METHODS,
+    PAYMENT_STATES,
+    STATES,
+    TRANSFER_STATES,
+)
 from app.pagination import PageArgsSchema, page_schema
 from app.pickup.schemas import ReservationItemSchema
 
@@ -54,9 +60,27 @@ class OrderCreateSchema(ma.Schema):
             "description": "online (pay now), or at_store (at the till)",
         },
     )
+    coupon_id = Int(
+        load_default=None,
+        validate=ID,
+        metadata={"example": 9001, "description": "One of your wallet coupons (pickup orders)"},
+    )
+    points = Int(
+        load_default=0,
+        validate=validate.Range(0, 10_000_000),
+        metadata={
+            "example": 0,
+            "description": "Membership points to pay with (pickup orders; one point is "
+            "ORDER_POINT_VALUE_CENTS minor units)",
+        },
+    )
 
     @ma.validates_schema
     def _where_it_goes(self, data, **kwargs):
+        if data["fulfilment"] != "pickup":
+            for field in ("coupon_id", "points"):
+                if data.get(field):
+                    raise ma.ValidationError("Only pickup orders take these.", field)
         if data["fulfilment"] == "pickup":
             if data.get("store_id") is None:
                 raise ma.ValidationError("A pickup order names its store.", "store_id")
@@ -92,7 +116,11 @@ class OrderSchema(ma.Schema):
     fulfilment = Text(metadata={"example": "pickup"})
     payment_method = Text(metadata={"example": "online"})
     payment_state = Text(validate=validate.OneOf(PAYMENT_STATES), metadata={"example": "unpaid"})
-    amount_cents = Int(metadata={"example": 2400})
+    amount_cents = Int(metadata={"example": 2400, "description": "What is left to pay in money"})
+    discount_cents = Int(
+        metadata={"example": 0, "description": "Taken off by the coupon and the points"}
+    )
+    points_spent = Int(metadata={"example": 0})
     currency = Text(metadata={"example": "TWD"})
     items = ma.fields.List(ma.fields.Nested(ReservationItemSchema))
     expires_at = StoredDateTime(metadata={"example": DATE})
@@ -143,6 +171,18 @@ class StaffOrderSchema(OrderSchema):
     reservation_id = Text(metadata={"example": UUID_EXAMPLE, "description": "The hold's id"})
     offers = ma.fields.List(
         ma.fields.Nested(OfferSchema), metadata={"description": "Dispatch: each store's turn"}
+    )
+    placed_by_user_id = Int(
+        allow_none=True, metadata={"example": None, "description": "Staff (endless aisle)"}
+    )
+    transfer_from_store_id = Int(
+        allow_none=True,
+        metadata={"example": None, "description": "Endless aisle: the store the units come from"},
+    )
+    transfer_state = Text(
+        allow_none=True,
+        validate=validate.OneOf(TRANSFER_STATES),
+        metadata={"example": None, "description": "requested, in_transit, received"},
     )
 
 
@@ -216,6 +256,9 @@ class ReturnSchema(ma.Schema):
     refund_method = Text(
         metadata={"example": "provider", "description": "provider (online), or till (cash back)"}
     )
+    points_taken_back = Int(
+        metadata={"example": 0, "description": "Of the points the order earned"}
+    )
     reason = Text(metadata={"example": "Wrong size"})
     created_at = StoredDateTime(metadata={"example": DATE})
 
@@ -245,4 +288,36 @@ class AisleSchema(ma.Schema):
     )
     online_only = Int(
         metadata={"example": 30, "description": "Units in the merchant's online-only pool"}
+    )
+
+
+class AisleOrderCreateSchema(ma.Schema):
+    shopper_email = ma.fields.Email(
+        required=True,
+        validate=validate.Length(max=254),
+        metadata={"example": "mei@example.com", "description": "The shopper's account"},
+    )
+    source_store_id = Int(
+        required=True,
+        validate=ID,
+        metadata={"example": 14, "description": "Another store, whose shared stock it comes from"},
+    )
+    items = CART
+    delivery = ma.fields.Nested(
+        OrderDeliverySchema,
+        load_default=None,
+        metadata={
+            "description": "Shipped to the shopper (paid at the till now); without it, "
+            "collected at this store after a transfer (paid at the till on collection)"
+        },
+    )
+
+
+class AisleOrderCreatedSchema(StaffOrderSchema):
+    pickup_code = Text(
+        allow_none=True,
+        metadata={
+            "example": "042917",
+            "description": "collect_here: the shopper's code at this store (shown only here)",
+        },
     )

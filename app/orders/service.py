@@ -21,16 +21,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock, idempotency
-from app.catalog import service as catalog_service
+from app.catalog import lookups as catalog_lookups
 from app.catalog.models import Sku
 from app.errors import Conflict, NotFound
 from app.events import service as events_service
+from app.orders import wallet
 from app.orders.models import Order
 from app.pagination import page_by_id
 from app.payments.provider import Provider
 from app.pickup import reserving
 from app.pickup import service as pickup_service
 from app.pickup.models import Reservation
+from app.stores import lookups as stores_lookups
 from app.stores.models import Store
 
 SCOPE = "orders.place"
@@ -59,6 +61,8 @@ def view(order: Order, at: datetime) -> dict:
         "payment_method": order.payment_method,
         "payment_state": order.payment_state,
         "amount_cents": order.amount_cents,
+        "discount_cents": order.discount_cents,
+        "points_spent": order.points_spent,
         "currency": order.currency,
         "items": [{"sku_id": i.sku_id, "qty": i.qty, "short_qty": i.short_qty} for i in r.items],
         "expires_at": r.expires_at,
@@ -88,6 +92,9 @@ def staff_view(order: Order, at: datetime) -> dict:
         "user_id": order.user_id,
         "reservation_id": order.reservation.public_id,
         "offers": order.offers,
+        "placed_by_user_id": order.placed_by_user_id,
+        "transfer_from_store_id": order.transfer_from_store_id,
+        "transfer_state": order.transfer_state,
     }
 
 
@@ -103,7 +110,7 @@ def emit(session: Session, order: Order, event_type: str) -> None:
     )
 
 
-def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[dict, str]:
+def priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[dict, str]:
     """The cart's unit prices ({sku_id: cents}) and currency, as the merchant sells now."""
     rows = session.execute(
         select(Sku.id, Sku.price_cents, Sku.currency).where(
@@ -112,7 +119,7 @@ def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[
     ).all()
     missing = sorted(set(lines) - {r.id for r in rows})
     if missing:
-        raise catalog_service.SkuNotFound(
+        raise catalog_lookups.SkuNotFound(
             f"SKUs not sold at this store: {missing}.", sku_ids=missing
         )
     currencies = {r.currency for r in rows}
@@ -124,7 +131,7 @@ def _priced(session: Session, merchant_id: int, lines: dict[int, int]) -> tuple[
 def _store(session: Session, store_id: int, payment_method: str) -> Store:
     store = session.get(Store, store_id)
     if store is None:
-        raise NotFound("Store not found.", type="stores.not_found")
+        raise stores_lookups.StoreNotFound("Store not found.")
     allowed = store.pay_online if payment_method == "online" else store.pay_at_store
     if not allowed:
         raise PaymentUnavailable(
@@ -145,9 +152,12 @@ def place_order(
     store_id: int | None = None,
     fulfilment: str = "pickup",
     delivery: dict | None = None,
+    coupon_id: int | None = None,
+    points: int = 0,
 ) -> dict:
     """Hold every item at the store or none; an online order also gets its payment intent.
-    A web order (ship_from_store) is held at the nearest store that can fill it."""
+    A web order (ship_from_store) is held at the nearest store that can fill it. A pickup
+    order may take one of the shopper's coupons and spend points (app/orders/wallet.py)."""
     lines = {i["sku_id"]: i["qty"] for i in items}
     payload = {
         "store_id": store_id,
@@ -155,6 +165,8 @@ def place_order(
         "payment": payment_method,
         "fulfilment": fulfilment,
         "delivery": delivery,
+        "coupon_id": coupon_id,
+        "points": points,
     }
     digest = idempotency.request_hash(payload) if idempotency_key is not None else None
     key_id = reserving.claim(
@@ -170,9 +182,23 @@ def place_order(
         merchant_id = session.get(Store, stores[0]).merchant_id
     else:
         stores, merchant_id = [store_id], _store(session, store_id, payment_method).merchant_id
-    prices, currency = _priced(session, merchant_id, lines)
-    amount = sum(prices[s] * q for s, q in lines.items())
+    prices, currency = priced(session, merchant_id, lines)
+    subtotal = sum(prices[s] * q for s, q in lines.items())
     public_id, online = str(uuid.uuid4()), payment_method == "online"
+    discount = 0
+    if coupon_id is not None or points:
+        discount = wallet.price(
+            session,
+            user_id=user_id,
+            merchant_id=merchant_id,
+            store_id=stores[0],
+            lines=lines,
+            subtotal=subtotal,
+            coupon_id=coupon_id,
+            points=points,
+            online=online,
+        )
+    amount = subtotal - discount
     intent = None
     if online:
         intent = provider.create_intent(
@@ -193,6 +219,8 @@ def place_order(
         payment_method=payment_method,
         payment_state="unpaid",
         amount_cents=amount,
+        discount_cents=discount,
+        points_spent=points,
         currency=currency,
         unit_prices={str(s): p for s, p in prices.items()},
         intent_id=intent.id if intent else None,
@@ -201,6 +229,7 @@ def place_order(
     )
     session.add(order)
     session.flush()  # the order's id and the hold it points at, for the answer
+    wallet.hold(session, order=order, coupon_id=coupon_id, lines=lines, at=clock.now())
     body = view(order, clock.now())
     if key_id is not None:
         idempotency.remember(session=session, key_id=key_id, status=201, body=body)

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import idempotency
-from app.catalog import service as catalog_service
+from app.catalog import lookups as catalog_lookups
 from app.clock import now
 from app.coupons import pickup as coupon_holds
 from app.errors import ApiError, Conflict, NotFound
@@ -126,7 +126,7 @@ def _raise_unless_held(verdict, lines: dict[int, int]) -> None:
         raise StoreUnavailable("This store does not take pickup reservations now.")
     if verdict.foreign_skus:
         foreign = sorted(verdict.foreign_skus)
-        raise catalog_service.SkuNotFound(
+        raise catalog_lookups.SkuNotFound(
             f"SKUs not sold at this store: {foreign}.", sku_ids=foreign
         )
     cfg = current_app.config
@@ -225,12 +225,14 @@ def hold_items(
     key_id: int | None = None,
     hold_minutes: int | None = None,
     awaiting_payment: bool = False,
+    public_id: str | None = None,
 ):
     """Hold every line at the store or none (the caller serialised the shopper with
     `reserving.claim`); (reservation id, its view, the HOLD verdict, the pickup code).
     Orders hold through here too: `hold_minutes` overrides the store's, `awaiting_payment`
-    keeps the hold from being prepared or handed over until it is paid."""
-    at, public_id = now(), str(uuid.uuid4())
+    keeps the hold from being prepared or handed over until it is paid; `public_id` is the
+    hold's id when the caller fixed it beforehand (an endless-aisle transfer's)."""
+    at, public_id = now(), public_id or str(uuid.uuid4())
     ledger.tag(session, reason="reservation.created", ref=public_id)
     verdict = reserving.hold(session, user_id=user_id, store_id=store_id, lines=lines, at=at)
     _raise_unless_held(verdict, lines)

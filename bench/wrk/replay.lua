@@ -2,10 +2,12 @@
 -- METHOD \t PATH \t BODY-or-- \t BEARER-TOKEN-or-- \t EXTRA-HEADER-or--
 -- An extra header whose value is "*" (Idempotency-Key: *) gets a fresh value per request; the
 -- same value replaces "@FRESH@" in the body (a till receipt's new reference).
--- In "chain" mode a 201 answer that carries an "id" is followed by POST
--- /v1/reservations/<id>/cancel with the same token: create+cancel pairs back to back. Each wrk
--- thread then signs every request with its own shopper's token (the "token" thread global).
+-- In "chain" mode a 201 answer that carries an "id" is followed by POST <then> (its "{id}"
+-- replaced, default /v1/reservations/{id}/cancel) with body <then-body> (default {}) and the
+-- same token: create+cancel (or create+pay) pairs back to back. Each wrk thread then signs every
+-- request with its own shopper's token (the "token" thread global).
 local requests_file, chain = nil, false
+local then_path, then_body = "/v1/reservations/{id}/cancel", "{}"
 -- counts is global: done() reads it from each thread with thread:get.
 counts = {}
 local reqs, pending = {}, {}
@@ -20,6 +22,8 @@ end
 function init(args)
   requests_file = args[1]
   chain = args[2] == "chain"
+  if args[4] then then_path = args[4] end
+  if args[5] then then_body = args[5] end
   if chain then
     local n = 0
     for line in io.lines(args[3]) do
@@ -66,9 +70,9 @@ function response(status, headers, body)
   if chain and status == 201 then
     local id = body:match('"id"%s*:%s*"([^"]+)"')
     if id then
-      table.insert(pending, wrk.format("POST", "/v1/reservations/" .. id .. "/cancel",
+      table.insert(pending, wrk.format("POST", (then_path:gsub("{id}", id)),
         {["Authorization"] = "Bearer " .. chain_token, ["Content-Type"] = "application/json"},
-        "{}"))
+        then_body))
     end
   end
 end
