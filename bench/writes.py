@@ -30,13 +30,8 @@ def _sql(cur, statement, params: dict) -> str:
     return cur.mogrify(text, params).decode().strip()
 
 
-def _reserve(cur, user: int, store: int, sku: int, then: str) -> str:
-    lines = {"skus": [sku], "qtys": [1]}
-    claim = _sql(
-        cur,
-        reserving.CLAIM,
-        {"user": user, "key": RANDOM, "digest": RANDOM, "scope": "pickup.reserve"},
-    )
+def _hold_and_insert(cur, user, store, lines, hold_for: str, key_id, body) -> tuple[str, str]:
+    """The reservation engine's HOLD and INSERT (pgbench reads the hold's row as :hold_...)."""
     hold = _sql(
         cur,
         reserving.HOLD,
@@ -51,12 +46,25 @@ def _reserve(cur, user: int, store: int, sku: int, then: str) -> str:
             "store": store,
             "merchant": AsIs(":hold_merchant_id"),
             "code_hash": RANDOM,
-            "expires_at": AsIs("now() + interval '2 hours'"),
+            "expires_at": AsIs(f"now() + interval '{hold_for}'"),
             "at": NOW,
-            "key_id": AsIs(":claim_key_id"),
-            "body": '{"state": "reserved"}',
+            "key_id": key_id,
+            "body": body,
             **lines,
         },
+    )
+    return hold, insert
+
+
+def _reserve(cur, user: int, store: int, sku: int, then: str) -> str:
+    lines = {"skus": [sku], "qtys": [1]}
+    claim = _sql(
+        cur,
+        reserving.CLAIM,
+        {"user": user, "key": RANDOM, "digest": RANDOM, "scope": "pickup.reserve"},
+    )
+    hold, insert = _hold_and_insert(
+        cur, user, store, lines, "2 hours", AsIs(":claim_key_id"), '{"state": "reserved"}'
     )
     return (
         f"BEGIN;\n{claim} \\gset claim_\n{hold} \\gset hold_\n\\if :hold_held\n"
@@ -120,27 +128,7 @@ def _order_create(cur, user: int, store: int, sku: int, *, shipping: bool, lat, 
         where = {"pt": f"SRID=4326;POINT({lng} {lat})", "radius": 50_000, "exclude": []}
         full = _sql(cur, _FULL, {"merchant": merchant, **where, **lines})
         candidates = f"SELECT id, merchant_id FROM skus WHERE id = {sku} AND is_active;\n{full};\n"
-    hold = _sql(
-        cur,
-        reserving.HOLD,
-        {"store": store, "user": user, "active": list(ACTIVE_STATES), "at": NOW, **lines, **CAPS},
-    )
-    insert = _sql(
-        cur,
-        reserving.INSERT,
-        {
-            "public_id": AsIs("gen_random_uuid()"),
-            "user": user,
-            "store": store,
-            "merchant": AsIs(":hold_merchant_id"),
-            "code_hash": RANDOM,
-            "expires_at": AsIs("now() + interval '15 minutes'"),
-            "at": NOW,
-            "key_id": None,
-            "body": None,
-            **lines,
-        },
-    )
+    hold, insert = _hold_and_insert(cur, user, store, lines, "15 minutes", None, None)
     fulfilment = "ship_from_store" if shipping else "pickup"
     delivery = f"jsonb_build_object('lat', {lat}, 'lng', {lng})" if shipping else "NULL"
     order = (
