@@ -30,9 +30,27 @@ class SchemaReusingParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's Blueprint with the schema-reusing argument parser."""
+    """flask-smorest's Blueprint with the schema-reusing argument parser.
+
+    A MethodView whose class-level `decorators` include a rate limit marked with `TOO_MANY`
+    (app/rate_limits.py) gets that limit's 429 documented on each of its methods, so a limit is
+    declared where it is applied (app/contract.py adds problem+json and Retry-After to it)."""
 
     ARGUMENTS_PARSER = SchemaReusingParser()
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        for limit in getattr(view_func, "decorators", ()):
+            description = getattr(limit, "TOO_MANY", None)
+            if description is None:
+                continue
+            for method in getattr(view_func, "methods", None) or ():
+                name = method.lower()
+                setattr(
+                    view_func,
+                    name,
+                    self.alt_response(429, description=description)(getattr(view_func, name)),
+                )
+        return super().add_url_rule(rule, endpoint, view_func, **options)
 
 
 def prebuilt_json(body: dict) -> Response:

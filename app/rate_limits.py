@@ -15,6 +15,8 @@ def _config(name: str):
 
 # One bucket for nearby, the map, stock near me and the feed: a scraper walks all of them.
 shopper_reads = limiter.shared_limit(_config("SHOPPER_READ_RATE_LIMIT"), scope="shopper-reads")
+# A view class carrying it documents the 429 on each method (app/blueprint.py Blueprint).
+shopper_reads.TOO_MANY = "Too many reads from this address (shared by nearby, map, stock and feed)"
 uploads = limiter.limit(_config("UPLOAD_RATE_LIMIT"), key_func=per_user_key("upload"))
 
 
