@@ -244,6 +244,25 @@ def feed_nearby_requests(w: World) -> list[Req]:
     ]
 
 
+def _feed_following(sort: str):
+    def requests(w: World) -> list[Req]:
+        """The feed of signed-in shoppers who follow merchants: followed, nearby and city parts."""
+        return [
+            Req(
+                "GET",
+                _q("/v1/feed", lat=lat, lng=lng, sort=sort),
+                token=w.follower_tokens[i % len(w.follower_tokens)],
+            )
+            for i, (lat, lng) in enumerate(w.points(2000, f"feed-{sort}"))
+        ]
+
+    return requests
+
+
+feed_following_requests = _feed_following("latest")
+feed_hot_requests = _feed_following("hot")
+
+
 def _live_post_ids(w: World, n: int) -> list[int]:
     conn = psycopg2.connect(**w.libpq)
     try:
@@ -513,6 +532,10 @@ SCENARIOS: dict[str, Scenario] = {
             ok_statuses=frozenset({200, 201, 409}),
         ),
         Scenario("feed_nearby", feed_nearby_requests, sql=captured_sql(feed_nearby_requests)),
+        Scenario(
+            "feed_following", feed_following_requests, sql=captured_sql(feed_following_requests)
+        ),
+        Scenario("feed_hot", feed_hot_requests, sql=captured_sql(feed_hot_requests)),
         Scenario("like", like_requests),
         Scenario(
             "coupons_nearby", coupons_nearby_requests, sql=captured_sql(coupons_nearby_requests)

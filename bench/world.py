@@ -18,6 +18,8 @@ from bench.runner import ROOT
 
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
 SHOPPERS = 16
+# Shoppers who follow FOLLOWS merchants with live untargeted posts: the feed's followed part.
+FOLLOWERS, FOLLOWS = 8, 8
 PASSWORD = "bench-password-1"
 # The API server's, the in-process capture's and the member codes' key (tokens and codes made by
 # one are good for the others).
@@ -105,6 +107,7 @@ class World:
     stores: int = 0
     stock_rows: int = 0
     tokens: list[str] = field(default_factory=list)
+    follower_tokens: list[str] = field(default_factory=list)
     api_url: str = ""
     staff_token: str = ""
     staff_merchant: int = 0
@@ -156,6 +159,33 @@ class World:
             )
             tokens = _post(api_url + "/v1/auth/login", {"email": email, "password": PASSWORD})
             self.tokens.append(tokens["access_token"])
+        self._sign_in_followers()
+
+    def _sign_in_followers(self) -> None:
+        """FOLLOWERS shoppers, each following FOLLOWS merchants that post (through the API)."""
+        conn = psycopg2.connect(**self.libpq)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT DISTINCT merchant_id FROM posts WHERE state = 'published'"
+                    " AND store_id IS NULL AND cardinality(cities) = 0 ORDER BY merchant_id"
+                )
+                posting = [r[0] for r in cur.fetchall()]
+        finally:
+            conn.close()
+        rng = self.rng("followers")
+        self.follower_tokens = []
+        for i in range(FOLLOWERS):
+            email = f"bench-follower-{i}@bench.shopnear.test"
+            _post(
+                self.api_url + "/v1/auth/register",
+                {"email": email, "password": PASSWORD, "display_name": f"Follower {i}"},
+            )
+            login = {"email": email, "password": PASSWORD}
+            token = _post(self.api_url + "/v1/auth/login", login)["access_token"]
+            for merchant_id in rng.sample(posting, min(FOLLOWS, len(posting))):
+                _put(f"{self.api_url}/v1/merchants/{merchant_id}/follow", token)
+            self.follower_tokens.append(token)
 
     def sign_in_staff(self) -> None:
         """An owner (registered through the API) of the merchant with the most members: the
@@ -224,6 +254,12 @@ LEFT JOIN (
 ) h ON h.sku_id = s.sku_id AND h.store_id = s.store_id
 WHERE s.reserved <> coalesce(h.held, 0) OR s.reserved < 0 OR s.reserved > s.on_hand
 """
+
+
+def _put(url: str, token: str) -> None:
+    req = urllib.request.Request(url, method="PUT", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        resp.read()
 
 
 def _post(url: str, body: dict) -> dict:

@@ -86,7 +86,9 @@ def _audience(viewer_id: int | None, point, radius_m: int, city: str | None) -> 
 
 
 def _hot_score(at, distance):
-    age_hours = func.extract("epoch", at - Post.publish_at) / 3600
+    # In double precision: extract() gives numeric, and power() of a numeric to a fractional
+    # exponent cost ~10 µs a post (90 ms over a large city's 8 600 posts, EXPLAIN ANALYZE).
+    age_hours = cast(func.extract("epoch", at - Post.publish_at), Float) / 3600
     heat = 1 + Post.like_count + 2 * Post.voter_count
     nearness = case(
         (Post.store_id.is_(None) | distance.is_(None), 1.0),
