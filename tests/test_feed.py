@@ -58,6 +58,35 @@ def test_store_local_posts_reach_readers_near_the_store_only(
     assert ids(feed(client, None, radius=50)) == []
 
 
+def test_a_store_local_post_follows_its_store_when_the_store_or_the_post_moves(
+    client, session, merchant, owner
+):
+    store = factories_stores.store(session, merchant=merchant)
+    other = factories_stores.store(session, merchant=merchant, lat=KAOHSIUNG[0], lng=KAOHSIUNG[1])
+    post = ff.post(session, merchant=merchant, store_id=store.id)
+    session.commit()
+    assert ids(feed(client, None)) == [post.id] and ids(feed(client, None, at=KAOHSIUNG)) == []
+
+    moved = {"location": {"lat": KAOHSIUNG[0], "lng": KAOHSIUNG[1] + 0.001}}
+    resp = client.patch(f"/v1/admin/stores/{store.id}", json=moved, headers=owner.headers)
+    assert resp.status_code == 200, resp.get_json()
+    assert ids(feed(client, None)) == []
+    page = feed(client, None, at=KAOHSIUNG)
+    assert ids(page) == [post.id] and 50 < page["items"][0]["distance_m"] < 150
+
+    back = {"location": {"lat": factories_stores.TAIPEI[0], "lng": factories_stores.TAIPEI[1]}}
+    client.patch(f"/v1/admin/stores/{store.id}", json=back, headers=owner.headers)
+    resp = client.patch(
+        f"/v1/admin/posts/{post.id}", json={"store_id": other.id}, headers=owner.headers
+    )
+    assert resp.status_code == 200, resp.get_json()
+    assert ids(feed(client, None)) == [] and ids(feed(client, None, at=KAOHSIUNG)) == [post.id]
+
+    other.is_active = False
+    session.commit()
+    assert ids(feed(client, None, at=KAOHSIUNG)) == []  # a closed store's posts are not nearby
+
+
 def test_city_posts_reach_readers_whose_nearest_store_is_in_that_city(client, session, merchant):
     factories_stores.store(session, merchant=factories.merchant(session), city="Taipei")
     factories_stores.store(

@@ -7,6 +7,7 @@ delete really happened.
 
 from datetime import datetime
 
+from geoalchemy2 import Geography
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -57,6 +58,7 @@ class Post(db.Model):
             postgresql_where=text("state = 'published'"),
         ),
         Index("ix_posts_cities", "cities", postgresql_using="gin"),
+        Index("ix_posts_location", "location", postgresql_using="gist"),
         # The sweeper's queue: guess games past closing that have not been settled.
         Index(
             "ix_posts_guesses_due",
@@ -80,6 +82,9 @@ class Post(db.Model):
     store_id: Mapped[int | None] = mapped_column(
         ForeignKey("stores.id", ondelete="SET NULL"), index=True
     )
+    # A store-local post's store location, copied by the database (triggers of migration 0019,
+    # never written here): the feed's nearby part finds posts within a radius by its GiST index.
+    location = mapped_column(Geography("POINT", srid=4326, spatial_index=False), deferred=True)
     cities: Mapped[list[str]] = mapped_column(ARRAY(String(80)), server_default="{}")
     # ...and only to shoppers in one of these segments (empty: no segment restriction).
     segment_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), server_default="{}")
