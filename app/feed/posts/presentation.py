@@ -6,6 +6,7 @@ guesses and the winners), whatever the page holds.
 """
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,15 @@ from app.feed.posts.models import Like, PollVote, Post
 from app.feed.posts.service import now
 from app.inventory import availability
 from app.stores.models import Store
+
+
+class Known(NamedTuple):
+    """What the feed's page statement already read for a post (no lookups needed for them)."""
+
+    merchant_name: str | None
+    store: dict | None
+    liked: bool
+    votes: list[int] | None
 
 
 def _viewer_marks(session: Session, post_ids: list[int], viewer_id: int | None):
@@ -98,15 +108,23 @@ def describe_posts(
     distances: dict[int, float | None] | None = None,
     near: tuple[float, float] | None = None,
     admin: bool = False,
+    known: dict[int, Known] | None = None,
 ) -> list[dict]:
-    """Posts as dicts for the schemas, with a handful of queries for the whole page."""
+    """Posts as dicts for the schemas, with a handful of queries for the whole page (fewer when
+    the caller `known`s each post's names and the viewer's marks)."""
     if not posts:
         return []
-    merchants, stores = _names(session, posts)
+    if known is None:
+        merchants, stores = _names(session, posts)
+        liked, votes = _viewer_marks(session, [p.id for p in posts], viewer_id)
+    else:
+        merchants = {p.merchant_id: known[p.id].merchant_name for p in posts}
+        stores = {p.store_id: known[p.id].store for p in posts if p.store_id}
+        liked = {p.id for p in posts if known[p.id].liked}
+        votes = {p.id: known[p.id].votes for p in posts if known[p.id].votes is not None}
     media_ids = [i for p in posts for i in p.image_ids] + [p.cover_id for p in posts if p.cover_id]
     media = media_service.media_by_ids(session=session, media_ids=media_ids)
     products = _products(session, posts, near)
-    liked, votes = _viewer_marks(session, [p.id for p in posts], viewer_id)
     games = guesses.describe_games(session=session, posts=posts, viewer_id=viewer_id, admin=admin)
     at, distances = now(), distances or {}
     views = []

@@ -29,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    exists,
     func,
     literal,
     null,
@@ -43,8 +44,8 @@ from sqlalchemy.orm import Session, selectinload
 from app import prepared
 from app.accounts.models import Merchant
 from app.errors import NotFound
-from app.feed.posts.models import Post
-from app.feed.posts.presentation import describe_posts
+from app.feed.posts.models import Like, PollVote, Post
+from app.feed.posts.presentation import Known, describe_posts
 from app.feed.posts.service import get_live_post, live_condition, now, visible_to
 from app.feed.reading.models import Follow
 from app.feed.shows import service as buyer_shows
@@ -165,8 +166,26 @@ def _page_statement(sort: str, signed_in: bool, near: bool, in_city: bool, resum
         for part in parts
     ]
     candidates = (union_all(*branches) if len(branches) > 1 else branches[0]).subquery()
+    # What describing the page would otherwise look up in four more statements: the names of
+    # its merchants and stores, and the reader's likes and ballots.
+    if signed_in:
+        mine = (Like.user_id == viewer) & (Like.post_id == Post.id)
+        liked = exists().where(mine)
+        ballot = (PollVote.user_id == viewer) & (PollVote.post_id == Post.id)
+        votes = select(PollVote.option_ids).where(ballot).scalar_subquery()
+    else:
+        liked, votes = literal(False), null()
+    known = (
+        Merchant.name.label("merchant_name"),
+        Store.id.label("store_key"),
+        Store.name.label("store_name"),
+        Store.city.label("store_city"),
+        liked.label("liked"),
+        votes.label("votes"),
+    )
     query = (
-        select(Post.id, distance.label("distance_m"), *columns)
+        select(Post.id, distance.label("distance_m"), *columns, *known)
+        .join(Merchant, Merchant.id == Post.merchant_id)
         .outerjoin(Store, Store.id == Post.store_id)
         .where(Post.id.in_(select(candidates.c.id)))
         .order_by(*order_by)
@@ -179,6 +198,7 @@ class _Entry(NamedTuple):
     Post: Post
     distance_m: float | None
     score: float | None
+    known: Known
 
 
 def _page_of_posts(session: Session, shape: tuple, values: dict) -> list[_Entry]:
@@ -197,8 +217,17 @@ def _page_of_posts(session: Session, shape: tuple, values: dict) -> list[_Entry]
         )
     }
     return [
-        _Entry(posts[r.id], r.distance_m, getattr(r, "score", None)) for r in rows if r.id in posts
+        _Entry(posts[r.id], r.distance_m, getattr(r, "score", None), _known(r))
+        for r in rows
+        if r.id in posts
     ]
+
+
+def _known(row) -> Known:
+    store = None
+    if row.store_key is not None:
+        store = {"id": row.store_key, "name": row.store_name, "city": row.store_city}
+    return Known(row.merchant_name, store, bool(row.liked), row.votes)
 
 
 def _followed_shows(session: Session, viewer_id: int, at: datetime, after, limit: int) -> list:
@@ -277,6 +306,7 @@ def _describe_entries(session: Session, rows: list, viewer_id: int | None, near)
         viewer_id=viewer_id,
         distances={r.Post.id: r.distance_m for r in post_rows},
         near=near,
+        known={r.Post.id: r.known for r in post_rows},
     )
     shown = buyer_shows.describe_shows(session=session, shows=shows)
     by_row = {("post", v["id"]): {"type": "post", **v} for v in posts}
