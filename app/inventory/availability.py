@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from app import prepared
 from app.catalog import lookups as catalog_lookups
-from app.catalog import service as catalog_service
 from app.coupons import pickup as coupon_holds
 from app.errors import Invalid, Unauthorized
 from app.geo import point_ewkt
@@ -33,17 +32,22 @@ _AFTER = (
 # location index), sorted by distance behind OFFSET 0; stock is then probed by its key in that
 # order until the page is full. Walking *all* stores nearest first instead visits every other
 # merchant's stores too: ~11 000 probes in a dense city for a SKU of a small merchant.
+# The SKU (active, of an active product) LEFT JOINed to its stores: no row at all says the SKU
+# is unknown (404) in the same statement, one row of NULLs that none nearby holds it. (The
+# separate lookup ran on most calls: a random SKU is rarely stocked near a random point.)
 _NEARBY = text(
+    "SELECT n.* FROM skus JOIN products p ON p.id = skus.product_id LEFT JOIN LATERAL ("
     "SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, k.channel,"
     f" k.on_hand - k.reserved AS available, s.geodesic, ST_Distance(s.location, {_PT}) AS distance"
     " FROM (SELECT s.id, s.name, s.address, s.city, s.pickup_enabled, s.location,"
     f" ST_Distance(s.location, {_PT}) AS geodesic FROM stores s"
-    " WHERE s.merchant_id = (SELECT merchant_id FROM skus WHERE id = :sku AND is_active)"
+    " WHERE s.merchant_id = skus.merchant_id"
     f" AND s.is_active AND ST_DWithin(s.location, {_PT}, :radius) AND {_AFTER}"
     " ORDER BY geodesic OFFSET 0) s"
     " JOIN stock k ON k.store_id = s.id AND k.sku_id = :sku"
     " WHERE k.channel <> 'online_only' AND k.on_hand - k.reserved >= :qty"
-    " ORDER BY s.geodesic LIMIT :limit"
+    " ORDER BY s.geodesic LIMIT :limit) n ON true"
+    " WHERE skus.id = :sku AND skus.is_active AND p.is_active"
 )
 
 
@@ -119,8 +123,9 @@ def skus_nearby(
             "limit": limit + 1,
         },
     )
-    if not rows and cursor is None:
-        catalog_service.public_sku(session=session, sku_id=sku_id)  # 404 for an unknown SKU
+    if not rows:
+        raise catalog_lookups.SkuNotFound("SKU not found.")
+    rows = [r for r in rows if r.id is not None]
     more = len(rows) > limit
     rows = rows[:limit]
     items = [_item(r) for r in rows]

@@ -160,6 +160,8 @@ def sku_nearby(sku_id):
     with cursor() as cur:
         cur.execute(SKU_NEARBY_SQL, params)
         rows = cur.fetchall()
+    if not rows:  # the statement says an unknown SKU by no row at all (one NULL row: none near)
+        return Response(json.dumps({"status": 404}), status=404, mimetype="application/json")
     items = [
         {
             "store": {"id": r[0], "name": r[1], "address": r[2], "city": r[3]},
@@ -169,5 +171,6 @@ def sku_nearby(sku_id):
             "reservable": r[5] == "shared" and r[4],
         }
         for r in rows[:20]
+        if r[0] is not None
     ]
     return _json({"items": items, "next_cursor": None})
