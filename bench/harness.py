@@ -306,8 +306,7 @@ def growth(args) -> int:
             api.wait_ready("/readyz")
             # Each world starts cold (a new server, its pages not yet in shared_buffers): a few
             # seconds of the same load first, so the three figures are of steady states.
-            warm = parse_args(["--scenario", "nearby", "--stores", str(stores), "--no-sql"])
-            warm.duration = min(5, args.duration)
+            warm = argparse.Namespace(**{**vars(sub), "duration": min(5, args.duration)})
             run_scenario(SCENARIOS["nearby"], w, api, None, warm)
             row = run_scenario(SCENARIOS["nearby"], w, api, None, sub)
         finally:

@@ -150,16 +150,18 @@ class World:
     def sign_in(self, api_url: str) -> None:
         """Shoppers for the scenarios that need a login, signed in through the API."""
         self.api_url = api_url
-        self.tokens = []
-        for i in range(SHOPPERS):
-            email = f"bench-shopper-{i}@bench.shopnear.test"
-            _post(
-                api_url + "/v1/auth/register",
-                {"email": email, "password": PASSWORD, "display_name": f"Bench {i}"},
-            )
-            tokens = _post(api_url + "/v1/auth/login", {"email": email, "password": PASSWORD})
-            self.tokens.append(tokens["access_token"])
+        self.tokens = [
+            self._shopper(f"bench-shopper-{i}@bench.shopnear.test", f"Bench {i}")
+            for i in range(SHOPPERS)
+        ]
         self._sign_in_followers()
+
+    def _shopper(self, email: str, name: str) -> str:
+        """An access token of this bench shopper, registered first if new (409: already is)."""
+        body = {"email": email, "password": PASSWORD, "display_name": name}
+        _post(self.api_url + "/v1/auth/register", body)
+        login = {"email": email, "password": PASSWORD}
+        return _post(self.api_url + "/v1/auth/login", login)["access_token"]
 
     def _sign_in_followers(self) -> None:
         """FOLLOWERS shoppers, each following FOLLOWS merchants that post (through the API)."""
@@ -176,13 +178,7 @@ class World:
         rng = self.rng("followers")
         self.follower_tokens = []
         for i in range(FOLLOWERS):
-            email = f"bench-follower-{i}@bench.shopnear.test"
-            _post(
-                self.api_url + "/v1/auth/register",
-                {"email": email, "password": PASSWORD, "display_name": f"Follower {i}"},
-            )
-            login = {"email": email, "password": PASSWORD}
-            token = _post(self.api_url + "/v1/auth/login", login)["access_token"]
+            token = self._shopper(f"bench-follower-{i}@bench.shopnear.test", f"Follower {i}")
             for merchant_id in rng.sample(posting, min(FOLLOWS, len(posting))):
                 _put(f"{self.api_url}/v1/merchants/{merchant_id}/follow", token)
             self.follower_tokens.append(token)
