@@ -15,9 +15,11 @@ def _config(name: str):
 
 # One bucket for nearby, the map, stock near me and the feed: a scraper walks all of them.
 shopper_reads = limiter.shared_limit(_config("SHOPPER_READ_RATE_LIMIT"), scope="shopper-reads")
-# A view class carrying it documents the 429 on each method (app/blueprint.py Blueprint).
+# A view class carrying one of these limits documents its 429 on each method (TOO_MANY,
+# app/blueprint.py Blueprint).
 shopper_reads.TOO_MANY = "Too many reads from this address (shared by nearby, map, stock and feed)"
 uploads = limiter.limit(_config("UPLOAD_RATE_LIMIT"), key_func=per_user_key("upload"))
+uploads.TOO_MANY = "Too many uploads by this account"
 
 
 def _store_key() -> str:
@@ -34,6 +36,7 @@ def _wrong_code(response) -> bool:
 wrong_pickup_codes = limiter.limit(
     _config("PICKUP_CODE_STORE_RATE_LIMIT"), key_func=_store_key, deduct_when=_wrong_code
 )
+wrong_pickup_codes.TOO_MANY = "Too many wrong pickup codes at this store: every code waits"
 
 
 def register_client_address(app: Flask) -> None:
