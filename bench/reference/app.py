@@ -27,6 +27,8 @@ def _sql(statement) -> str:
 
 
 NEARBY_SQL = _sql(_nearby_sql(()))
+# nearby_open_pickup's statement: the same filtered SQL shopnear sends for those two filters.
+NEARBY_OPEN_PICKUP_SQL = _sql(_nearby_sql(("open_now", "pickup")))
 MAP_SQL = _sql(_map_sql((), False))
 DETAIL_SQL = _sql(DETAIL)
 SKU_NEARBY_SQL = _sql(SKU_NEARBY)
@@ -69,8 +71,12 @@ def nearby():
         "after_distance": -1.0,
         "after_id": 0,
     }
+    statement = NEARBY_SQL
+    if args.get("open_now") == "true" and args.get("pickup") == "true":
+        statement = NEARBY_OPEN_PICKUP_SQL
+        params.update(open_now=True, pickup=True)
     with cursor() as cur:
-        cur.execute(NEARBY_SQL, params)
+        cur.execute(statement, params)
         rows = cur.fetchall()
     items = [
         {
