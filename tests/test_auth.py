@@ -1,10 +1,15 @@
 """Shopper accounts: register, login, refresh rotation and reuse detection, logout, profile."""
 
+import time
+from datetime import timedelta
+
 import pytest
+from flask_jwt_extended import create_access_token, decode_token
 from sqlalchemy import select
 
+from app import create_app
 from app.accounts.models import User
-from tests.conftest import PASSWORD, login
+from tests.conftest import PASSWORD, app_config, login
 
 
 def register(client, email="mei@example.com", password="long enough pw", **extra):
@@ -144,3 +149,27 @@ def test_login_is_limited_per_ip(client):
     )
     assert resp.status_code == 429
     assert "Retry-After" in resp.headers
+
+
+def test_an_access_token_stops_working_when_it_expires_though_just_used(app, client, shopper):
+    # A verified token is remembered until its `exp` (app/accounts/permissions.py): the memory
+    # must not outlive the token.
+    with app.app_context():
+        token = create_access_token(identity=str(shopper.id), expires_delta=timedelta(seconds=1))
+        exp = decode_token(token)["exp"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    assert client.get("/v1/me", headers=headers).status_code == 200
+    while time.time() <= exp + 0.05:
+        time.sleep(0.05)
+    resp = client.get("/v1/me", headers=headers)
+    assert resp.status_code == 401 and resp.get_json()["detail"] == "Token has expired."
+
+
+def test_a_token_another_deployment_signed_is_refused_though_this_one_knows_it(client, shopper):
+    # Two deployments in one process (as in these tests) with different keys: a token one of
+    # them verified is nothing to the other.
+    other = create_app(app_config(SECRET_KEY="another-deployments-key-long-enough-for-hs256"))
+    assert client.get("/v1/me", headers=shopper.headers).status_code == 200
+    resp = other.test_client().get("/v1/me", headers=shopper.headers)
+    assert resp.status_code == 401 and resp.content_type == "application/problem+json"

@@ -1,12 +1,13 @@
 """Who is asking: the login check and the one staff permission check every admin view uses."""
 
+import time
 from copy import deepcopy
 from dataclasses import dataclass
 from functools import wraps
 from http import HTTPStatus
 
-from flask import g, make_response, request
-from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask import current_app, g, make_response, request
+from flask_jwt_extended import get_jwt, get_jwt_identity, verify_jwt_in_request
 from flask_jwt_extended.exceptions import JWTExtendedException
 from flask_limiter.util import get_remote_address
 from jwt import PyJWTError
@@ -78,6 +79,32 @@ def _document(
     wrapper._apidoc = doc
 
 
+# Verified access tokens by their Authorization header, per app (each has its own key): a phone
+# sends the same token for up to 15 minutes, and flask-jwt-extended decodes it twice a request
+# (unverified for the key, then verified), ~1 ms of a like's Python (cProfile,
+# docs/PERFORMANCE.md). Access tokens are stateless (nothing revokes one before it expires), so
+# a token verified once holds until its `exp`, checked on every hit as PyJWT would.
+VERIFIED_TOKENS_MAX = 10_000
+
+
+def _identity(*, optional: bool) -> int | None:
+    """The signed-in user's id from the request's access token (None: no token, if optional);
+    a missing, bad or expired token raises flask-jwt-extended's and PyJWT's errors."""
+    header = request.headers.get("Authorization")
+    verified = current_app.extensions.setdefault("shopnear_verified_tokens", {})
+    hit = verified.get(header) if header else None
+    if hit is not None and hit[1] > time.time():
+        return hit[0]
+    verify_jwt_in_request(optional=optional)
+    identity = get_jwt_identity()
+    if not identity:
+        return None
+    if len(verified) >= VERIFIED_TOKENS_MAX:
+        verified.clear()
+    verified[header] = (int(identity), get_jwt()["exp"])
+    return int(identity)
+
+
 def current_user_id() -> int:
     """The signed-in user's id (after login_required)."""
     return g.user_id
@@ -90,8 +117,7 @@ def per_user_key(scope: str):
 
     def key() -> str:
         try:
-            verify_jwt_in_request(optional=True)
-            identity = get_jwt_identity()
+            identity = _identity(optional=True)
         except (JWTExtendedException, PyJWTError):
             identity = None
         if identity:
@@ -108,10 +134,7 @@ def login_required(func):
     def wrapper(*args, **kwargs):
         # A per-user rate limit verified the same token a moment ago (0.2 ms a decode).
         user_id = g.pop("verified_user_id", None)
-        if user_id is None:
-            verify_jwt_in_request()
-            user_id = int(get_jwt_identity())
-        g.user_id = user_id
+        g.user_id = user_id if user_id is not None else _identity(optional=False)
         return func(*args, **kwargs)
 
     _document(wrapper, error_codes=(401,))
@@ -123,9 +146,7 @@ def optional_login(func):
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        verify_jwt_in_request(optional=True)
-        identity = get_jwt_identity()
-        g.user_id = int(identity) if identity else None
+        g.user_id = _identity(optional=True)
         return func(*args, **kwargs)
 
     _document(wrapper, error_codes=(401,), security=BEARER_OPTIONAL)
@@ -157,8 +178,7 @@ def staff_required(*roles: str):
     def decorate(func):
         @wraps(func)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request()
-            g.user_id = int(get_jwt_identity())
+            g.user_id = _identity(optional=False)
             staff = _resolve_staff(g.user_id)
             if staff.role not in allowed:
                 raise Forbidden(
