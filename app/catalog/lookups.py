@@ -1,9 +1,10 @@
 """Which products and SKUs a merchant's request may name: its own (DESIGN rule 4), else the
 typed 404. Every domain that takes a product or SKU id from merchant staff asks here."""
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app import prepared
 from app.catalog.models import Product, Sku
 from app.errors import NotFound
 
@@ -38,12 +39,17 @@ def merchant_sku_ids(*, session: Session, merchant_id: int, sku_ids) -> set[int]
     return set(session.scalars(query))
 
 
+# Prepared (app/prepared.py): the quote asks this first on every call, and building and
+# compiling the ORM query cost more than running it (cProfile: ~40 % of the quote's Python).
+_ACTIVE_SKU_MERCHANTS = text(
+    "SELECT id, merchant_id FROM skus WHERE id = ANY (CAST(:ids AS bigint[])) AND is_active"
+)
+
+
 def active_sku_merchants(*, session: Session, sku_ids: list[int]) -> dict[int, int]:
     """{sku_id: merchant_id} of the active SKUs among `sku_ids` (unknown ones are left out)."""
-    rows = session.execute(
-        select(Sku.id, Sku.merchant_id).where(Sku.id.in_(sku_ids), Sku.is_active)
-    )
-    return dict(rows.all())
+    rows = prepared.fetch(session, _ACTIVE_SKU_MERCHANTS, {"ids": list(sku_ids)})
+    return {row.id: row.merchant_id for row in rows}
 
 
 def require_merchant_skus(
