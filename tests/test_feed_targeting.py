@@ -47,6 +47,9 @@ def test_a_segment_post_reaches_only_its_members(client, session, merchant, make
     assert client.get(f"/v1/posts/{post.id}", headers=outsider.headers).status_code == 404
     assert client.get(f"/v1/posts/{post.id}").status_code == 404
     assert client.put(f"/v1/posts/{post.id}/like", headers=outsider.headers).status_code == 404
+    assert client.delete(f"/v1/posts/{post.id}/like", headers=outsider.headers).status_code == 404
+    liked = client.put(f"/v1/posts/{post.id}/like", headers=member.headers)
+    assert liked.status_code == 200 and liked.get_json()["like_count"] == 1
 
 
 def test_not_a_follower_segment_sees_the_city_post_followers_do_not(
