@@ -9,6 +9,7 @@ webhook that arrives before the client returns; without a sink the events wait i
 
 import itertools
 import json
+import secrets
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +33,10 @@ class StripeStandIn:
         self.refund_status = 200
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
+        # Stripe's ids are unique for good; a counter alone restarted at 1 with every stand-in,
+        # and the bench's second run on the same world met its first run's intent ids (orders
+        # keep them unique: 500s on POST /v1/orders).
+        self.run = secrets.token_hex(6)
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -78,13 +83,13 @@ class StripeStandIn:
     def _create(self, form: dict) -> tuple[int, dict]:
         n = next(self.ids)
         intent = {
-            "id": f"pi_{n:08d}",
+            "id": f"pi_{self.run}{n:08d}",
             "object": "payment_intent",
             "amount": int(form["amount"]),
             "amount_received": 0,
             "currency": form["currency"],
             "status": "requires_payment_method",
-            "client_secret": f"pi_{n:08d}_secret_{n * 7919}",
+            "client_secret": f"pi_{self.run}{n:08d}_secret_{n * 7919}",
             "metadata": {"order_id": form.get("metadata[order_id]")},
             "last_payment_error": None,
         }
@@ -120,7 +125,7 @@ class StripeStandIn:
         if self.refund_status != 200:
             return self.refund_status, {"error": {"type": "api_error", "message": "Try later"}}
         refund = {
-            "id": f"re_{next(self.ids):08d}",
+            "id": f"re_{self.run}{next(self.ids):08d}",
             "object": "refund",
             "payment_intent": form["payment_intent"],
             "amount": int(form["amount"]),
@@ -132,7 +137,7 @@ class StripeStandIn:
     def event(self, type_: str, obj: dict) -> dict:
         """A Stripe event of `obj` (kept in `events` too)."""
         event = {
-            "id": f"evt_{next(self.ids):08d}",
+            "id": f"evt_{self.run}{next(self.ids):08d}",
             "object": "event",
             "type": type_,
             "created": int(time.time()),
