@@ -132,6 +132,20 @@ def test_a_declined_card_leaves_the_order_payable(client, shopper, merchant, ses
     assert pay(client, shopper, order["id"]).get_json()["state"] == "paid"
 
 
+def test_a_provider_gone_since_the_last_call_is_a_502_that_holds_nothing(
+    client, shopper, merchant, session, stripe
+):
+    # One HTTP client per process keeps the provider's connection open between calls
+    # (app/payments/stripe.py): a provider that went away since must not hang or 500.
+    store, skus = shop(session, merchant)
+    assert place(client, shopper, store, [(skus[0], 1)]).status_code == 201
+    stripe.stop()
+    resp = place(client, shopper, store, [(skus[1], 1)])
+    assert resp.status_code == 502
+    assert resp.get_json()["type"] == "payments.provider_unavailable"
+    assert _reserved(session, store, skus[1]) == 0
+
+
 def test_duplicate_webhooks_pay_once(client, shopper, merchant, session, stripe):
     store, skus = shop(session, merchant)
     order = place(client, shopper, store, [(skus[0], 1)]).get_json()
