@@ -153,9 +153,10 @@ def test_login_is_limited_per_ip(client):
 
 def test_an_access_token_stops_working_when_it_expires_though_just_used(app, client, shopper):
     # A verified token is remembered until its `exp` (app/accounts/permissions.py): the memory
-    # must not outlive the token.
+    # must not outlive the token. `exp` is whole seconds, so a token of 3 s lives 2 to 3 s: long
+    # enough for its first two uses on a loaded machine (1 s could leave it a few ms).
     with app.app_context():
-        token = create_access_token(identity=str(shopper.id), expires_delta=timedelta(seconds=1))
+        token = create_access_token(identity=str(shopper.id), expires_delta=timedelta(seconds=3))
         exp = decode_token(token)["exp"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/v1/me", headers=headers).status_code == 200
