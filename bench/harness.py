@@ -331,8 +331,8 @@ def growth(args) -> int:
 
 
 def _items_per_answer(w: "bench_world.World", api: Server, n: int = 300) -> float:
-    """How many stores the world's nearby answers hold on average (of at most 20): the answer's
-    size, not the index, is what a request's Python pays for."""
+    """How many stores the world's nearby answers hold on average (of at most 20): a request's
+    Python grows with its answer, so a world's answer size is told apart from its index."""
     sizes = []
     for req in SCENARIOS["nearby"].requests(w)[:n]:
         _, _, body = bench_world.get(api.url + req.path)
