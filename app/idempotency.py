@@ -32,10 +32,11 @@ from datetime import datetime, timedelta
 import marshmallow as ma
 import orjson
 from flask import Flask, Response, g, has_request_context
-from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, delete, func, select
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, delete, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from app import prepared
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.fields import Text
@@ -81,6 +82,18 @@ class StoredDateTime(ma.fields.DateTime):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+# Both prepared (app/prepared.py): every creating POST with a key sends them.
+CLAIM = text(
+    "INSERT INTO idempotency_keys (user_id, scope, key, request_hash)"
+    " VALUES (CAST(:user AS bigint), CAST(:scope AS text), CAST(:key AS text),"
+    " CAST(:digest AS text)) ON CONFLICT (user_id, scope, key) DO NOTHING RETURNING id"
+)
+REMEMBER = text(
+    "UPDATE idempotency_keys SET response_status = CAST(:status AS int),"
+    " response_body = CAST(:body AS jsonb) WHERE id = CAST(:id AS bigint) RETURNING id"
+)
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: int
@@ -110,14 +123,11 @@ def run_once(
     if key is None:
         return Outcome(*work(), replayed=False)
     digest = request_hash(payload)
-    claimed = session.execute(
-        insert(IdempotencyKey)
-        .values(user_id=user_id, scope=scope, key=key, request_hash=digest)
-        .on_conflict_do_nothing(index_elements=["user_id", "scope", "key"])
-        .returning(IdempotencyKey.id)
-    ).scalar()
-    if claimed is None:
+    params = {"user": user_id, "scope": scope, "key": key, "digest": digest}
+    claimed = prepared.write(session, CLAIM, params)
+    if not claimed:
         return replay(session, user_id, scope, key, digest)
+    claimed = claimed[0].id
     status, body = work()
     remember(session=session, key_id=claimed, status=status, body=body)
     return Outcome(status, body, replayed=False)
@@ -125,11 +135,8 @@ def run_once(
 
 def remember(*, session: Session, key_id: int, status: int, body: dict) -> None:
     """Store the answer of the request that claimed the key `key_id`, for its retries."""
-    session.execute(
-        IdempotencyKey.__table__.update()
-        .where(IdempotencyKey.id == key_id)
-        .values(response_status=status, response_body=orjson.loads(orjson.dumps(body)))
-    )
+    params = {"id": key_id, "status": status, "body": orjson.dumps(body).decode()}
+    prepared.write(session, REMEMBER, params)
 
 
 def replay(session: Session, user_id: int, scope: str, key: str, digest: str) -> Outcome:

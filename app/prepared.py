@@ -17,7 +17,7 @@ import hashlib
 import re
 from functools import cache
 
-from flask import current_app
+from flask import current_app, has_app_context
 from psycopg2.extensions import STATUS_READY
 from psycopg2.extras import NamedTupleCursor
 from sqlalchemy import TextClause
@@ -87,3 +87,11 @@ def fetch(
     finally:
         if alone:
             connection.dbapi_connection.autocommit = False
+
+
+def write(session: Session, statement: TextClause, params: dict) -> list:
+    """`fetch` in the caller's transaction; a job outside the app (prepared statements are an
+    app setting) sends the statement plainly."""
+    if has_app_context():
+        return fetch(session, statement, params, in_transaction=True)
+    return session.execute(statement, params).all()

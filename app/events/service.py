@@ -96,13 +96,6 @@ def _outbox_off() -> bool:
     return has_app_context() and current_app.config["BENCH_WITHOUT_OUTBOX"]
 
 
-def _write(session: Session, statement, params: dict) -> None:
-    if has_app_context():
-        prepared.fetch(session, statement, params, in_transaction=True)
-    else:  # a job outside the app (prepared statements are an app setting)
-        session.execute(statement, params)
-
-
 def emit(
     *,
     session: Session,
@@ -115,7 +108,7 @@ def emit(
     """Write one event in the caller's transaction (it goes out only if that commits)."""
     if _outbox_off():
         return
-    _write(
+    prepared.write(
         session,
         _EMIT,
         {
@@ -139,7 +132,7 @@ def emit_many(
     """Write one event per (ordering_key, data) in one statement, in the caller's transaction."""
     if _outbox_off() or not items:
         return
-    _write(
+    prepared.write(
         session,
         _EMIT_MANY,
         {
