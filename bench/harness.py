@@ -148,6 +148,7 @@ def run_scenario(
         connections=args.connections,
         chain_tokens=tokens,
         chain_then=sc.chain_then,
+        walk=sc.walk,
     )
     if ref is not None and sc.reference:
         row["reference"] = run_wrk(

@@ -105,12 +105,15 @@ def run_wrk(
     connections: int,
     chain_tokens: Path | None = None,
     chain_then: tuple[str, str] | None = None,
+    walk: bool = False,
 ) -> LoadResult:
-    """wrk with bench/wrk/replay.lua replaying prepared requests; 2 threads (one per core)."""
+    """wrk with bench/wrk/replay.lua replaying prepared requests; 2 threads (one per core).
+    `walk`: the requests in file order, none twice (see replay.lua)."""
+    threads = min(2, connections)
     args = [
         "wrk",
         "-t",
-        str(min(2, connections)),
+        str(threads),
         "-c",
         str(connections),
         "-d",
@@ -126,6 +129,8 @@ def run_wrk(
     ]
     if chain_tokens:
         args += ["chain", str(chain_tokens), *(chain_then or ())]
+    elif walk:
+        args += ["walk", str(threads)]
     proc = subprocess.run(args, capture_output=True, text=True)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
     if proc.returncode or line is None:

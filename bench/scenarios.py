@@ -37,6 +37,9 @@ class Scenario:
     # chain: what follows each 201 with an "id" (path with {id}, body); the default cancels.
     chain_then: tuple[str, str] | None = None
     payments: bool = False  # the API needs the payment provider (the Stripe stand-in)
+    # walk: the replay takes the requests in order (each wrk thread its own share) instead of at
+    # random, so a request that may be sent only once (a first vote) is not sent twice.
+    walk: bool = False
 
 
 def _q(path: str, **params) -> str:
@@ -349,6 +352,104 @@ def shake_requests(w: World) -> list[Req]:
     return out
 
 
+VOTERS = 100_000  # shoppers that only vote: a fresh (voter, poll) pair per vote, API and SQL
+CAPTURE_VOTER = 9_000_000_000_000  # an id no other number in the captured SQL can be
+
+
+def _access_tokens(user_ids: list[int]) -> list[str]:
+    """Access tokens as the bench server makes them (same key), valid for an hour."""
+    from datetime import timedelta
+
+    from flask import Flask
+    from flask_jwt_extended import JWTManager, create_access_token
+
+    app = Flask("bench-tokens")
+    app.config.update(JWT_SECRET_KEY=SECRET_KEY, JWT_ACCESS_TOKEN_EXPIRES=timedelta(hours=1))
+    JWTManager(app)
+    with app.app_context():
+        return [create_access_token(identity=str(u)) for u in user_ids]
+
+
+def _voters(w: World, n: int) -> tuple[list[int], list[int]]:
+    """n voters that have not voted yet (VOTERS of them made in SQL once: nobody signs in as
+    them) and the live untargeted polls with their first option: ([voter ids], [(post, option)])."""
+    conn = psycopg2.connect(**w.libpq)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO users (id, email, password_hash, display_name) VALUES"
+                " (%s, 'bench-capture-voter@bench.shopnear.test', '!', 'Capture voter')"
+                " ON CONFLICT DO NOTHING",
+                (CAPTURE_VOTER,),
+            )
+            cur.execute("SELECT count(*) FROM users WHERE email LIKE 'bench-voter-%%'")
+            have = cur.fetchone()[0]
+            cur.execute(
+                "INSERT INTO users (email, password_hash, display_name)"
+                " SELECT 'bench-voter-' || g || '@bench.shopnear.test', '!', 'Voter ' || g"
+                " FROM generate_series(%s + 1, %s) g",
+                (have, VOTERS),
+            )
+            cur.execute(
+                "SELECT u.id FROM users u WHERE u.email LIKE 'bench-voter-%%' AND NOT EXISTS"
+                " (SELECT 1 FROM poll_votes v WHERE v.user_id = u.id) ORDER BY u.id LIMIT %s",
+                (n,),
+            )
+            voters = [r[0] for r in cur.fetchall()]
+            cur.execute(
+                "SELECT p.id, (SELECT min(o.id) FROM poll_options o WHERE o.post_id = p.id)"
+                " FROM posts p WHERE p.kind = 'poll' AND p.state = 'published'"
+                " AND p.publish_at <= now() AND cardinality(p.segment_ids) = 0"
+                " AND (p.poll_closes_at IS NULL OR p.poll_closes_at > now() + interval '1 hour')"
+                " ORDER BY hashint8(p.id)"
+            )
+            return voters, cur.fetchall()
+    finally:
+        conn.close()
+
+
+def vote_requests(w: World) -> list[Req]:
+    """Votes, each a voter's first in that poll (votes are final: a repeat is a 409). The
+    replay walks the list in order (Scenario.walk), so no pair comes twice in a run."""
+    voters, polls = _voters(w, 16)
+    tokens = _access_tokens(voters)
+    return [
+        Req(
+            "POST",
+            f"/v1/posts/{polls[i % len(polls)][0]}/votes",
+            {"option_ids": [polls[i % len(polls)][1]]},
+            token=tokens[i % len(tokens)],
+        )
+        for i in range(min(40_000, len(voters) * len(polls)))
+    ]
+
+
+def vote_sql(w: World) -> list[str]:
+    """The SQL our code sends for a vote, captured as one voter's first vote in 100 polls, with
+    that voter replaced by one drawn per transaction from the VOTERS (pgbench's random)."""
+    from bench.capture import capture
+
+    _, polls = _voters(w, 0)
+    conn = psycopg2.connect(**w.libpq)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT min(id), max(id), count(*) FROM users WHERE email LIKE 'bench-voter-%'")
+        low, high, n = cur.fetchone()
+        assert high - low + 1 == n, "the voters' ids are not one range"
+        cur.execute("DELETE FROM poll_votes WHERE user_id = %s", (CAPTURE_VOTER,))
+    conn.close()
+    [token] = _access_tokens([CAPTURE_VOTER])
+    reqs = [
+        Req("POST", f"/v1/posts/{post}/votes", {"option_ids": [option]}, token=token)
+        for post, option in polls[:100]
+    ]
+    return [
+        f"\\set voter random({low}, {high})\n" + s.replace(str(CAPTURE_VOTER), ":voter")
+        for s in capture(w, reqs)
+    ]
+
+
 def _members(w: World, n: int) -> list[tuple[int, int, str]]:
     """Active members of the bench staff's merchant, each with one of its stores (drawn by the
     member's id) and the program's currency: (member id, store id, currency)."""
@@ -436,6 +537,17 @@ def order_sql(requests: Callable[[World], list[Req]], *, shipping: bool):
         from bench.writes import order_scripts
 
         return order_scripts(w, requests(w), shipping=shipping)
+
+    return sql
+
+
+def claim_sql(requests: Callable[[World], list[Req]]):
+    """The claim's transaction as raw SQL, for pgbench (bench/writes.py)."""
+
+    def sql(w: World) -> list[str]:
+        from bench.writes import claim_scripts
+
+        return claim_scripts(w, requests(w))
 
     return sql
 
@@ -546,7 +658,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "coupons_nearby", coupons_nearby_requests, sql=captured_sql(coupons_nearby_requests)
         ),
-        Scenario("claim", claim_requests, ok_statuses=frozenset({201, 409})),
+        Scenario(
+            "claim",
+            claim_requests,
+            sql=claim_sql(claim_requests),
+            ok_statuses=frozenset({201, 409}),
+        ),
+        Scenario("vote", vote_requests, sql=vote_sql, walk=True, ok_statuses=frozenset({201})),
         Scenario("shake", shake_requests),
         Scenario("store_cards", store_cards_requests, sql=captured_sql(store_cards_requests)),
         Scenario(

@@ -1,8 +1,8 @@
-"""pgbench scripts for the reservation scenarios: the statements our reserve and cancel
-transactions send (app/pickup/reserving.py, the same text with the request's values filled in),
-with the random parts (public id, idempotency key, code hash) made by SQL, one script per
-(shopper, store, SKU). Like the API, a hold that finds too little stock rolls back (our 409) and
-holds nothing."""
+"""pgbench scripts for the write scenarios: the statements our reserve, cancel, order and claim
+transactions send (app/pickup/reserving.py, app/coupons/claims.py: the same text with the
+request's values filled in), with the random parts (public id, idempotency key, code hash) made
+by SQL, one script per request. Like the API, a hold that finds too little stock (or a claim a
+limit refuses) rolls back (our 409) and holds nothing."""
 
 import psycopg2
 from psycopg2.extensions import AsIs
@@ -219,3 +219,89 @@ def _nearest(cur, sku: int, lat, lng) -> int:
         (sku, lng, lat),
     )
     return cur.fetchone()[0]
+
+
+def _claim(cur, user: int, campaign: int, kind: str, lat, lng) -> str:
+    """The claim's transaction (POST /v1/coupon-campaigns/<id>/claim with a key): the key,
+    TAKE, COUNT, the coupon.claimed event and the stored answer (app/coupons/claims.py,
+    app/idempotency.py); a claim TAKE or COUNT refuses rolls back (our 409)."""
+    from app import idempotency
+    from app.coupons import claims
+
+    def var(name: str, type_: str) -> AsIs:  # a TAKE column, NULL when pgbench's copy is empty
+        return AsIs(f"NULLIF(':take_{name}', '')::{type_}")  # pasted into the quotes
+
+    key = _sql(
+        cur,
+        idempotency.CLAIM,
+        {"user": user, "scope": "coupons.claim", "key": RANDOM, "digest": RANDOM},
+    )
+    take_statement, constants = claims._take_statement()
+    take = _sql(
+        cur,
+        take_statement,
+        {
+            **constants,
+            "campaign": campaign,
+            "user": user,
+            "here": None if lat is None else f"SRID=4326;POINT({lng} {lat})",
+            "allowance": 0,
+            "u": AsIs("random()"),
+        },
+    )
+    count_statement, constants = claims._count_statement()
+    count = _sql(
+        cur,
+        count_statement,
+        {
+            **constants,
+            "campaign": campaign,
+            "user": user,
+            "per_user_limit": AsIs(":take_took_per_user_limit"),
+            "quota": var("took_daily_quota_per_store", "int"),
+            "store": var("store_id", "bigint"),
+            "timezone": var("store_timezone", "text"),
+            "merchant": AsIs(":take_took_merchant_id"),
+            "code": AsIs("upper(substr(md5(random()::text), 1, 19))"),
+            "amount": AsIs(":take_draw")
+            if kind == "red_packet"
+            else var("took_value_cents", "int"),
+            "valid_from": var("took_valid_from", "timestamptz"),
+            "valid_to": var("took_valid_to", "timestamptz"),
+            "days": var("took_valid_days_after_claim", "int"),
+        },
+    )
+    event = _emit(
+        cur, "coupon.claimed", AsIs(":take_took_merchant_id"), "coupon:", '{"state": "unused"}'
+    )
+    event = event.replace("'coupon:'", "'coupon:' || :count_id")
+    answer = _sql(
+        cur,
+        idempotency.REMEMBER,
+        {"id": AsIs(":key_id"), "status": 201, "body": '{"state": "unused"}'},
+    )
+    return (
+        f"BEGIN;\n{key} \\gset key_\n{take} \\gset take_\n\\if :take_took\n"
+        f"{count} \\gset count_\n\\if :count_user_ok\n{event}\n{answer};\nCOMMIT;\n"
+        "\\else\nROLLBACK;\n\\endif\n\\else\nROLLBACK;\n\\endif\n"
+    )
+
+
+def claim_scripts(world, requests) -> list[str]:
+    """One script per request's (shopper, campaign[, position]): the claim as the API sends it."""
+    conn = psycopg2.connect(**world.libpq)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT id FROM users WHERE email LIKE 'bench-shopper-%' ORDER BY id")
+            users = [r[0] for r in cur.fetchall()]
+            scripts = []
+            for i, req in enumerate(requests[:100]):
+                campaign = int(req.path.split("/")[3])
+                cur.execute("SELECT kind FROM coupon_campaigns WHERE id = %s", (campaign,))
+                kind = cur.fetchone()[0]
+                body = req.body or {}
+                user = users[i % len(users)]
+                scripts.append(_claim(cur, user, campaign, kind, body.get("lat"), body.get("lng")))
+            return scripts
+    finally:
+        conn.close()

@@ -210,6 +210,7 @@ def _take_statement():
         .cte("took")
     )
     answer = select(
+        took.c.id.is_not(None).label("took"),
         locked.c.needs_position,
         locked.c.in_audience,
         locked.c.draw,
@@ -336,7 +337,7 @@ def claim_coupon(
     row = _take(
         session, campaign_id=campaign_id, user_id=user_id, lat=lat, lng=lng, accuracy_m=accuracy_m
     )
-    if row.took_id is None:
+    if not row.took:
         raise _refusal(session, row, campaign_id, lat, lng)
     cache.invalidate(session, "campaign", campaign_id)  # remaining_qty changed
     campaign = CouponCampaign(**{k: getattr(row, f"took_{k}") for k in _CAMPAIGN_COLUMNS})

@@ -6,7 +6,10 @@
 -- replaced, default /v1/reservations/{id}/cancel) with body <then-body> (default {}) and the
 -- same token: create+cancel (or create+pay) pairs back to back. Each wrk thread then signs every
 -- request with its own shopper's token (the "token" thread global).
-local requests_file, chain = nil, false
+-- In "walk" mode (third argument: the number of wrk threads) the requests go in file order,
+-- thread k taking lines k, k+T, k+2T, ...: no line is sent twice until the file is used up.
+local requests_file, chain, walk, stride = nil, false, false, 1
+local walked = 0
 local then_path, then_body = "/v1/reservations/{id}/cancel", "{}"
 -- counts is global: done() reads it from each thread with thread:get.
 counts = {}
@@ -22,6 +25,8 @@ end
 function init(args)
   requests_file = args[1]
   chain = args[2] == "chain"
+  walk = args[2] == "walk"
+  if walk then stride = tonumber(args[3]) end
   if args[4] then then_path = args[4] end
   if args[5] then then_body = args[5] end
   if chain then
@@ -51,7 +56,13 @@ function request()
   if #pending > 0 then
     return table.remove(pending, 1)
   end
-  local r = reqs[math.random(#reqs)]
+  local r
+  if walk then
+    r = reqs[((thread_no - 1) + stride * walked) % #reqs + 1]
+    walked = walked + 1
+  else
+    r = reqs[math.random(#reqs)]
+  end
   if chain then
     r[3]["Authorization"] = "Bearer " .. chain_token
   end
