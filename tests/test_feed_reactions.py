@@ -6,7 +6,7 @@ from sqlalchemy import any_, func, select
 
 from app.feed.posts.models import Like, PollOption, PollVote, Post
 from app.feed.reading.models import Follow, MerchantFollowerCount
-from tests import factories
+from tests import factories, factories_stores
 from tests import factories_feed as ff
 from tests.race import race, signed_in
 
@@ -81,6 +81,30 @@ def test_a_vote_counts_once_and_is_final(client, session, merchant, make_shopper
     client.post(url, json={"option_ids": [options[1]]}, headers=other.headers)
     votes = client.get(f"/v1/posts/{post.id}").get_json()["poll"]["options"]
     assert [(o["votes"], o["percent"]) for o in votes] == [(1, 50.0), (1, 50.0), (0, 0.0)]
+
+
+def test_the_vote_answer_is_the_post_as_the_voter_reads_it_next(
+    client, session, merchant, make_shopper
+):
+    # A store's poll, liked by the voter, with another shopper's ballot on another option: the
+    # answer is built without reading the post back, so it must equal what a read then shows.
+    shop = factories_stores.store(session, merchant=merchant, name="Da'an tea bar")
+    post, options = poll(session, merchant, store_id=shop.id)
+    me, other = make_shopper(), make_shopper()
+    url = f"/v1/posts/{post.id}/votes"
+    assert (
+        client.post(url, json={"option_ids": [options[2]]}, headers=other.headers).status_code
+        == 201
+    )
+    assert client.put(f"/v1/posts/{post.id}/like", headers=me.headers).status_code == 200
+    resp = client.post(url, json={"option_ids": [options[0]]}, headers=me.headers)
+    assert resp.status_code == 201
+    answer = resp.get_json()
+    assert answer.pop("reward") is None
+    assert answer["store"] == {"id": shop.id, "name": "Da'an tea bar", "city": shop.city}
+    assert answer["merchant"]["name"] == merchant.name and answer["liked_by_me"] is True
+    assert [o["votes"] for o in answer["poll"]["options"]] == [1, 0, 1]
+    assert answer == client.get(f"/v1/posts/{post.id}", headers=me.headers).get_json()
 
 
 def test_ballot_rules(client, session, merchant, shopper):

@@ -62,6 +62,8 @@ def _names(session: Session, posts: list[Post]) -> tuple[dict, dict]:
             select(Merchant.id, Merchant.name).where(Merchant.id.in_(merchant_ids))
         ).all()
     )
+    if not store_ids:  # no statement for an empty list (as media and games)
+        return merchants, {}
     rows = session.execute(select(Store.id, Store.name, Store.city).where(Store.id.in_(store_ids)))
     stores = {r.id: {"id": r.id, "name": r.name, "city": r.city} for r in rows}
     return merchants, stores
@@ -70,6 +72,8 @@ def _names(session: Session, posts: list[Post]) -> tuple[dict, dict]:
 def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
     """Active tagged SKUs with price, and the nearest store holding one when `near` is given."""
     sku_ids = list(dict.fromkeys(s for p in posts for s in p.sku_ids))
+    if not sku_ids:
+        return {}
     nearest = (
         availability.nearest_holding(
             session=session,
@@ -78,7 +82,7 @@ def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
             lng=near[1],
             radius_m=NEAREST_STOCK_RADIUS_M,
         )
-        if near and sku_ids
+        if near
         else {}
     )
     rows = session.execute(

@@ -9,9 +9,22 @@ cannot change or withdraw the ballot, so percentages never move backwards under 
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import prepared
 from app.accounts import service as accounts_service
@@ -19,10 +32,11 @@ from app.accounts.models import Merchant
 from app.errors import Conflict, Invalid
 from app.feed.posts import rewards
 from app.feed.posts.models import Like, PollOption, PollVote, Post
-from app.feed.posts.presentation import describe_posts
+from app.feed.posts.presentation import Known, describe_posts
 from app.feed.posts.service import PostNotFound, get_live_post, live_condition, now, visible_to
 from app.feed.reading.models import Follow, MerchantFollowerCount
 from app.pagination import decode_cursor, encode_cursor
+from app.stores.models import Store
 
 
 def insert_once(session: Session, model, **values) -> bool:
@@ -113,22 +127,94 @@ def _check_ballot(post: Post, option_ids: list[int], at: datetime) -> list[int]:
     return chosen
 
 
+def _keyed(**columns) -> list:
+    """json_build_object's arguments with the keys as SQL literals (a bound key has no type a
+    PREPARE could infer)."""
+    return [x for key, column in columns.items() for x in (literal_column(f"'{key}'"), column)]
+
+
+@cache
+def _vote_statement():
+    """A ballot, its options' counts and the post's voter count as one prepared statement, with
+    what the answer needs beside (all options' counts, the merchant's name, the store, my like):
+    through the ORM a vote was thirteen statements, most of them the answer's lookups and the
+    reload of the counters (docs/PERFORMANCE.md). The ballot row is inserted at most once and the
+    counters move only then; options are locked before the post, as everywhere."""
+    post, user = bindparam("post", type_=BigInteger), bindparam("user", type_=BigInteger)
+    chosen = cast(bindparam("chosen"), ARRAY(BigInteger))
+    ballot = (
+        insert(PollVote)
+        .values(post_id=post, user_id=user, option_ids=chosen)
+        .on_conflict_do_nothing()
+        .returning(PollVote.post_id)
+        .cte("ballot")
+    )
+    o = PollOption
+    counted = (
+        update(o)
+        .where(o.post_id.in_(select(ballot.c.post_id)), o.id == any_(chosen))
+        .values(votes=o.votes + 1)
+        .returning(o.id, o.votes)
+        .cte("counted")
+    )
+    options_first = select(func.count()).select_from(counted).scalar_subquery() > 0
+    voters = (
+        update(Post)
+        .where(Post.id.in_(select(ballot.c.post_id)), options_first)
+        .values(voter_count=Post.voter_count + 1)
+        .returning(Post.voter_count)
+        .cte("voters")
+    )
+    store = bindparam("store", type_=BigInteger)
+    s = Store
+    return prepared.compiled(
+        select(
+            o.id,
+            func.coalesce(counted.c.votes, o.votes).label("votes"),
+            select(voters.c.voter_count).scalar_subquery().label("voter_count"),
+            select(Merchant.name)
+            .where(Merchant.id == bindparam("merchant", type_=BigInteger))
+            .scalar_subquery()
+            .label("merchant_name"),
+            select(func.json_build_object(*_keyed(id=s.id, name=s.name, city=s.city)))
+            .where(s.id == store)
+            .scalar_subquery()
+            .label("store"),
+            exists(select(Like.post_id).where(Like.post_id == post, Like.user_id == user)).label(
+                "liked"
+            ),
+        )
+        .select_from(o)
+        .outerjoin(counted, counted.c.id == o.id)
+        .where(o.post_id == post)
+    )
+
+
 def vote(*, session: Session, user_id: int, post_id: int, option_ids: list[int]) -> dict:
     """Cast my one ballot in a live, open poll; the answer is the poll as I now see it."""
     post = get_live_post(session=session, post_id=post_id, viewer_id=user_id)
     chosen = _check_ballot(post, option_ids, now())
-    if not insert_once(session, PollVote, post_id=post_id, user_id=user_id, option_ids=chosen):
+    statement, constants = _vote_statement()
+    params = {
+        **constants,
+        "post": post_id,
+        "user": user_id,
+        "chosen": chosen,
+        "merchant": post.merchant_id,
+        "store": post.store_id,
+    }
+    rows = prepared.fetch(session, statement, params, in_transaction=True)
+    if rows[0].voter_count is None:
         raise Conflict("You have voted in this poll; votes are final.", type="feed.already_voted")
-    # Options, then the post: every voter takes the row locks in the same order.
-    session.execute(
-        update(PollOption)
-        .where(PollOption.post_id == post_id, PollOption.id.in_(chosen))
-        .values(votes=PollOption.votes + 1)
-    )
-    session.execute(update(Post).where(Post.id == post_id).values(voter_count=Post.voter_count + 1))
+    # The counters as the statement left them: no reload of the post and its options.
+    votes = {r.id: r.votes for r in rows}
+    for option in post.options:
+        set_committed_value(option, "votes", votes[option.id])
+    set_committed_value(post, "voter_count", rows[0].voter_count)
     reward = rewards.grant(session=session, user_id=user_id, campaign_id=post.reward_campaign_id)
-    session.expire(post)  # the counters moved in SQL; the answer reads them back
-    view = describe_posts(session=session, posts=[post], viewer_id=user_id)[0]
+    first = rows[0]
+    known = {post.id: Known(first.merchant_name, first.store, first.liked, chosen)}
+    view = describe_posts(session=session, posts=[post], viewer_id=user_id, known=known)[0]
     return {**view, "reward": reward}
 
 
