@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 
+import marshmallow as ma
 import pytest
 from sqlalchemy import event
 
 from app.extensions import db
 from app.feed.posts import presentation
+from app.feed.reading.schemas import FeedPageSchema
 from tests import factories, factories_segments, factories_stores
 from tests import factories_feed as ff
 from tests import factories_inventory as inventory_factory
@@ -21,6 +23,26 @@ def feed(client, caller=None, at=NEAR, **params):
     resp = client.get("/v1/feed", query_string=params, headers=caller.headers if caller else {})
     assert resp.status_code == 200, resp.get_json()
     return resp.get_json()
+
+
+def assert_within_contract(page, schema=None, path="page"):
+    """The feed is sent as built, not dumped through its schema: every key it holds, at every
+    level, is one its OpenAPI schema declares (nothing internal or staff-only slips out)."""
+    schema = schema or FeedPageSchema()
+    if isinstance(page, list):
+        for i, item in enumerate(page):
+            assert_within_contract(item, schema, f"{path}[{i}]")
+        return
+    if not isinstance(page, dict):
+        return
+    fields = {f.data_key or name: f for name, f in schema.fields.items()}
+    assert set(page) <= set(fields), (path, set(page) - set(fields))
+    for key, value in page.items():
+        field = fields[key]
+        if isinstance(field, ma.fields.List):
+            field = field.inner
+        if isinstance(field, ma.fields.Nested):
+            assert_within_contract(value, field.schema, f"{path}.{key}")
 
 
 def ids(page) -> list[int]:
@@ -233,6 +255,7 @@ def test_product_posts_show_price_and_the_nearest_store_with_stock(client, sessi
     assert (product["sku_id"], product["price_cents"]) == (sku.id, 42000)
     assert product["nearest_store"]["store"]["id"] == stocked.id
     assert product["nearest_store"]["available"] == 3
+    assert_within_contract(feed(client, None))
     detail = client.get(f"/v1/posts/{post.id}").get_json()["products"][0]
     assert detail["nearest_store"] is None  # no position given
 
@@ -253,6 +276,7 @@ def test_followers_get_approved_buyer_shows_in_time_order(client, session, merch
         ("post", older.id),
     ]
     assert page["items"][1]["buyer_show"]["author"]["id"] == author.id
+    assert_within_contract(page)  # a shopper's feed says nothing of the shows' reports
     seen, cursor = [], None
     while True:
         page = feed(client, fan, limit=1, **({"cursor": cursor} if cursor else {}))

@@ -69,6 +69,14 @@ def _names(session: Session, posts: list[Post]) -> tuple[dict, dict]:
     return merchants, stores
 
 
+def _near(item: dict | None) -> dict | None:
+    """The nearest holding store as a post's product shows it (no channel: `reservable` says
+    what the shopper can do with it)."""
+    if item is None:
+        return None
+    return {k: item[k] for k in ("store", "distance_m", "available", "reservable")}
+
+
 def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
     """Active tagged SKUs with price, and the nearest store holding one when `near` is given."""
     sku_ids = list(dict.fromkeys(s for p in posts for s in p.sku_ids))
@@ -97,7 +105,7 @@ def _products(session: Session, posts: list[Post], near) -> dict[int, dict]:
             "product_title": r.product,
             "price_cents": r.price_cents,
             "currency": r.currency,
-            "nearest_store": nearest.get(r.id),
+            "nearest_store": _near(nearest.get(r.id)),
         }
         for r in rows
     }

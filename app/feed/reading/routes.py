@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from app import idempotency, rate_limits, replicas
 from app.accounts.permissions import current_user_id, login_required, optional_login
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, prebuilt_json
 from app.extensions import db
 from app.feed.posts import guesses
 from app.feed.posts.schemas import PostPageSchema, PostSchema
@@ -29,7 +29,8 @@ class Feed(MethodView):
         items, next_cursor = reading.feed(
             session=db.session, viewer_id=current_user_id(), radius_m=args.pop("radius"), **args
         )
-        return {"items": items, "next_cursor": next_cursor}
+        # Sent as built (the schema documents it): its dump was ~1.3 of a page's ~18 ms.
+        return prebuilt_json({"items": items, "next_cursor": next_cursor})
 
 
 @feed_blp.route("/merchants/<int:merchant_id>/posts")

@@ -297,6 +297,9 @@ def feed(
     return items, encode_cursor(f"feed-{sort}", last) if last else None
 
 
+STAFF_ONLY_SHOW_KEYS = frozenset({"report_count"})
+
+
 def _describe_entries(session: Session, rows: list, viewer_id: int | None, near) -> list[dict]:
     post_rows = [r for r in rows if not isinstance(r, BuyerShow)]
     shows = [r for r in rows if isinstance(r, BuyerShow)]
@@ -308,7 +311,11 @@ def _describe_entries(session: Session, rows: list, viewer_id: int | None, near)
         near=near,
         known={r.Post.id: r.known for r in post_rows},
     )
-    shown = buyer_shows.describe_shows(session=session, shows=shows)
+    # The feed is sent as built (no schema dump drops keys): what only staff see goes here.
+    shown = [
+        {k: v for k, v in show.items() if k not in STAFF_ONLY_SHOW_KEYS}
+        for show in buyer_shows.describe_shows(session=session, shows=shows)
+    ]
     by_row = {("post", v["id"]): {"type": "post", **v} for v in posts}
     by_row.update(
         {
