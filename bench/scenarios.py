@@ -370,7 +370,7 @@ def _access_tokens(user_ids: list[int]) -> list[str]:
         return [create_access_token(identity=str(u)) for u in user_ids]
 
 
-def _voters(w: World, n: int) -> tuple[list[int], list[int]]:
+def _voters(w: World, n: int) -> tuple[list[int], list[tuple[int, int]]]:
     """n voters that have not voted yet (VOTERS of them made in SQL once: nobody signs in as
     them) and the live untargeted polls with their first option: ([voter ids], [(post, option)])."""
     conn = psycopg2.connect(**w.libpq)

@@ -30,6 +30,12 @@ def _sql(cur, statement, params: dict) -> str:
     return cur.mogrify(text, params).decode().strip()
 
 
+def _built_sql(cur, built: tuple, params: dict) -> str:
+    """As _sql, for a statement built by prepared.compiled: (text, its constant values)."""
+    statement, constants = built
+    return _sql(cur, statement, {**constants, **params})
+
+
 def _hold_and_insert(cur, user, store, lines, hold_for: str, key_id, body) -> tuple[str, str]:
     """The reservation engine's HOLD and INSERT (pgbench reads the hold's row as :hold_...)."""
     hold = _sql(
@@ -87,22 +93,27 @@ def _cancel(cur, user: int) -> str:
     return f"BEGIN;\n{cancel};\nCOMMIT;\n"
 
 
-def reserve_scripts(world, requests, *, cancel: bool) -> list[str]:
-    """One script per request's (store, SKU): reserve (then cancel) as a shopper of the bench."""
+def _per_request(world, requests, script) -> list[str]:
+    """`script(cur, user, req)` for the first 100 requests (pgbench takes at most 128 scripts),
+    the i-th as the i-th bench shopper (as the scenarios hand out their tokens)."""
     conn = psycopg2.connect(**world.libpq)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT id FROM users WHERE email LIKE 'bench-shopper-%' ORDER BY id")
             users = [r[0] for r in cur.fetchall()]
-            scripts = []
-            for i, req in enumerate(requests[:100]):
-                store, sku = req.body["store_id"], req.body["items"][0]["sku_id"]
-                user = users[i % len(users)]
-                then = _cancel(cur, user) if cancel else ""
-                scripts.append(_reserve(cur, user, store, sku, then))
-            return scripts
+            return [script(cur, users[i % len(users)], req) for i, req in enumerate(requests[:100])]
     finally:
         conn.close()
+
+
+def reserve_scripts(world, requests, *, cancel: bool) -> list[str]:
+    """One script per request's (store, SKU): reserve (then cancel) as a shopper of the bench."""
+
+    def script(cur, user, req) -> str:
+        store, sku = req.body["store_id"], req.body["items"][0]["sku_id"]
+        return _reserve(cur, user, store, sku, _cancel(cur, user) if cancel else "")
+
+    return _per_request(world, requests, script)
 
 
 def _emit(cur, event_type: str, merchant, key: str, data: str) -> str:
@@ -186,27 +197,17 @@ def _order_pay(cur, *, shipping: bool) -> str:
 def order_scripts(world, requests, *, shipping: bool) -> list[str]:
     """One script per request's (store, SKU): create the online order, then pay it (the order
     scenarios' create+pay pairs), as a shopper of the bench."""
-    conn = psycopg2.connect(**world.libpq)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT id FROM users WHERE email LIKE 'bench-shopper-%' ORDER BY id")
-            users = [r[0] for r in cur.fetchall()]
-            scripts = []
-            for i, req in enumerate(requests[:100]):
-                sku = req.body["items"][0]["sku_id"]
-                where = req.body.get("delivery") or {}
-                lat, lng = where.get("lat"), where.get("lng")
-                store = req.body.get("store_id") or _nearest(cur, sku, lat, lng)
-                user = users[i % len(users)]
-                create = _order_create(cur, user, store, sku, shipping=shipping, lat=lat, lng=lng)
-                pay = _order_pay(cur, shipping=shipping)
-                scripts.append(
-                    create.replace("COMMIT;\n", "COMMIT;\n" + pay, 1)
-                    + "\\else\nROLLBACK;\n\\endif\n"
-                )
-            return scripts
-    finally:
-        conn.close()
+
+    def script(cur, user, req) -> str:
+        sku = req.body["items"][0]["sku_id"]
+        where = req.body.get("delivery") or {}
+        lat, lng = where.get("lat"), where.get("lng")
+        store = req.body.get("store_id") or _nearest(cur, sku, lat, lng)
+        create = _order_create(cur, user, store, sku, shipping=shipping, lat=lat, lng=lng)
+        pay = _order_pay(cur, shipping=shipping)
+        return create.replace("COMMIT;\n", "COMMIT;\n" + pay, 1) + "\\else\nROLLBACK;\n\\endif\n"
+
+    return _per_request(world, requests, script)
 
 
 def _nearest(cur, sku: int, lat, lng) -> int:
@@ -236,12 +237,10 @@ def _claim(cur, user: int, campaign: int, kind: str, lat, lng) -> str:
         idempotency.CLAIM,
         {"user": user, "scope": "coupons.claim", "key": RANDOM, "digest": RANDOM},
     )
-    take_statement, constants = claims._take_statement()
-    take = _sql(
+    take = _built_sql(
         cur,
-        take_statement,
+        claims._take_statement(),
         {
-            **constants,
             "campaign": campaign,
             "user": user,
             "here": None if lat is None else f"SRID=4326;POINT({lng} {lat})",
@@ -249,12 +248,10 @@ def _claim(cur, user: int, campaign: int, kind: str, lat, lng) -> str:
             "u": AsIs("random()"),
         },
     )
-    count_statement, constants = claims._count_statement()
-    count = _sql(
+    count = _built_sql(
         cur,
-        count_statement,
+        claims._count_statement(),
         {
-            **constants,
             "campaign": campaign,
             "user": user,
             "per_user_limit": AsIs(":take_took_per_user_limit"),
@@ -289,19 +286,11 @@ def _claim(cur, user: int, campaign: int, kind: str, lat, lng) -> str:
 
 def claim_scripts(world, requests) -> list[str]:
     """One script per request's (shopper, campaign[, position]): the claim as the API sends it."""
-    conn = psycopg2.connect(**world.libpq)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT id FROM users WHERE email LIKE 'bench-shopper-%' ORDER BY id")
-            users = [r[0] for r in cur.fetchall()]
-            scripts = []
-            for i, req in enumerate(requests[:100]):
-                campaign = int(req.path.split("/")[3])
-                cur.execute("SELECT kind FROM coupon_campaigns WHERE id = %s", (campaign,))
-                kind = cur.fetchone()[0]
-                body = req.body or {}
-                user = users[i % len(users)]
-                scripts.append(_claim(cur, user, campaign, kind, body.get("lat"), body.get("lng")))
-            return scripts
-    finally:
-        conn.close()
+
+    def script(cur, user, req) -> str:
+        campaign = int(req.path.split("/")[3])
+        cur.execute("SELECT kind FROM coupon_campaigns WHERE id = %s", (campaign,))
+        body = req.body or {}
+        return _claim(cur, user, campaign, cur.fetchone()[0], body.get("lat"), body.get("lng"))
+
+    return _per_request(world, requests, script)
