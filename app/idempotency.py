@@ -124,12 +124,11 @@ def run_once(
         return Outcome(*work(), replayed=False)
     digest = request_hash(payload)
     params = {"user": user_id, "scope": scope, "key": key, "digest": digest}
-    claimed = prepared.write(session, CLAIM, params)
+    claimed = prepared.write(session, CLAIM, params)  # no row: claimed before, replay
     if not claimed:
         return replay(session, user_id, scope, key, digest)
-    claimed = claimed[0].id
     status, body = work()
-    remember(session=session, key_id=claimed, status=status, body=body)
+    remember(session=session, key_id=claimed[0].id, status=status, body=body)
     return Outcome(status, body, replayed=False)
 
 
