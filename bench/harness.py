@@ -156,7 +156,11 @@ def run_scenario(
         )
     if not args.no_sql and sc.sql:
         row["sql"] = run_pgbench(
-            w.libpq, sc.sql(w), duration=args.duration, clients=args.connections
+            w.libpq,
+            sc.sql(w),
+            duration=args.duration,
+            clients=args.connections,
+            protocol=getattr(sc.sql, "protocol", "prepared"),
         )
     return row
 

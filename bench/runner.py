@@ -142,8 +142,12 @@ _PGBENCH_LINE = re.compile(r"^tps = ([\d.]+)", re.M)
 _LAT_LINE = re.compile(r"latency average = ([\d.]+) ms")
 
 
-def run_pgbench(libpq: dict, scripts: list[str], *, duration: int, clients: int) -> LoadResult:
-    """pgbench running the given SQL scripts (equal weights) for `duration` seconds."""
+def run_pgbench(
+    libpq: dict, scripts: list[str], *, duration: int, clients: int, protocol: str = "prepared"
+) -> LoadResult:
+    """pgbench running the given SQL scripts (equal weights) for `duration` seconds. `prepared`
+    (the default) plans each statement once per connection, as the API's prepared statements
+    do; scripts that paste pgbench variables into quoted text need `simple`."""
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for i, sql in enumerate(scripts[:100]):  # pgbench takes at most 128 scripts
@@ -154,6 +158,8 @@ def run_pgbench(libpq: dict, scripts: list[str], *, duration: int, clients: int)
         args = [
             "pgbench",
             "-n",
+            "-M",
+            protocol,
             "-T",
             str(duration),
             "-c",
