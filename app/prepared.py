@@ -20,7 +20,7 @@ from functools import cache
 from flask import current_app, has_app_context
 from psycopg2.extensions import STATUS_READY
 from psycopg2.extras import NamedTupleCursor
-from sqlalchemy import TextClause
+from sqlalchemy import TextClause, bindparam, cast
 from sqlalchemy.dialects.postgresql import psycopg2 as pg_psycopg2
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,12 @@ def _statements(statement: TextClause) -> tuple[str, str, str]:
 
 
 _NAMED = pg_psycopg2.dialect(paramstyle="named")
+
+
+def param(name: str, type_):
+    """A request's value in a statement built for `compiled`, cast to its type: PREPARE would
+    otherwise have to guess it (and cannot for a NULL or a bare `$1 IS NULL`)."""
+    return cast(bindparam(name), type_)
 
 
 def compiled(query) -> tuple[TextClause, dict]:

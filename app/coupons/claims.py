@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     and_,
     any_,
-    bindparam,
     case,
     cast,
     exists,
@@ -48,6 +47,7 @@ from app.coupons.models import (
 from app.errors import ApiError, Conflict, Invalid
 from app.geo import point_ewkt, sql_point
 from app.pagination import page_by_id
+from app.prepared import param
 from app.segments import service as segments_service
 from app.stores.models import Store
 
@@ -132,16 +132,12 @@ _CAMPAIGN_COLUMNS = [column.key for column in CouponCampaign.__table__.c]
 _COUPON_COLUMNS = [column.key for column in Coupon.__table__.c]
 
 
-def _b(name: str, type_):
-    return cast(bindparam(name), type_)  # typed: a PREPAREd statement cannot guess NULL's type
-
-
 @functools.cache
 def _take_statement():
     c = CouponCampaign
-    user = _b("user", BigInteger)
+    user = param("user", BigInteger)
     # Made once per execution (an InitPlan): a generic plan would parse the text on every row.
-    here = select(func.ST_GeogFromText(_b("here", Text))).scalar_subquery()
+    here = select(func.ST_GeogFromText(param("here", Text))).scalar_subquery()
     locked = (
         select(
             c.id,
@@ -161,7 +157,7 @@ def _take_statement():
                             c.red_packet_min_cents
                             + cast(
                                 func.floor(
-                                    _b("u", Float)
+                                    param("u", Float)
                                     * (c.red_packet_max_cents - c.red_packet_min_cents + 1)
                                 ),
                                 Integer,
@@ -173,12 +169,12 @@ def _take_statement():
                 else_=0,
             ).label("draw"),
         )
-        .where(c.id == _b("campaign", BigInteger))
+        .where(c.id == param("campaign", BigInteger))
         .with_for_update(of=c)
         .cte("locked")
     )
     s = Store
-    reach = locked.c.geofence_radius_m + _b("allowance", Integer)
+    reach = locked.c.geofence_radius_m + param("allowance", Integer)
     store = (
         select(s.id, s.timezone)
         .where(
@@ -225,21 +221,21 @@ def _take_statement():
 @functools.cache
 def _count_statement():
     u, d = CouponUserClaims, CouponStoreDay
-    campaign, user = _b("campaign", BigInteger), _b("user", BigInteger)
-    quota, store_id = _b("quota", Integer), _b("store", BigInteger)
+    campaign, user = param("campaign", BigInteger), param("user", BigInteger)
+    quota, store_id = param("quota", Integer), param("store", BigInteger)
     user_count = (
         pg_insert(u)
         .values(campaign_id=campaign, user_id=user, claimed=1)
         .on_conflict_do_update(
             index_elements=[u.campaign_id, u.user_id],
             set_={"claimed": u.claimed + 1},
-            where=u.claimed < _b("per_user_limit", Integer),
+            where=u.claimed < param("per_user_limit", Integer),
         )
         .returning(u.claimed)
         .cte("user_count")
     )
     user_ok = exists(select(user_count.c.claimed))
-    day = store_day(_b("timezone", Text))
+    day = store_day(param("timezone", Text))
     day_count = (
         pg_insert(d)
         .from_select(
@@ -256,8 +252,8 @@ def _count_statement():
     )
     day_ok = or_(quota.is_(None), exists(select(day_count.c.claimed)))
     expires = func.coalesce(
-        _b("valid_to", DateTime(timezone=True)),
-        sql_now() + func.make_interval(0, 0, 0, _b("days", Integer)),
+        param("valid_to", DateTime(timezone=True)),
+        sql_now() + func.make_interval(0, 0, 0, param("days", Integer)),
     )
     coupon = (
         insert(Coupon)
@@ -275,12 +271,12 @@ def _count_statement():
             ],
             select(
                 campaign,
-                _b("merchant", BigInteger),
+                param("merchant", BigInteger),
                 user,
-                _b("code", Text),
-                _b("amount", Integer),
+                param("code", Text),
+                param("amount", Integer),
                 store_id,
-                _b("valid_from", DateTime(timezone=True)),
+                param("valid_from", DateTime(timezone=True)),
                 sql_now(),
                 expires,
             ).where(user_ok, day_ok),

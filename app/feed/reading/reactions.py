@@ -14,7 +14,6 @@ from sqlalchemy import (
     DateTime,
     any_,
     bindparam,
-    cast,
     delete,
     exists,
     func,
@@ -141,7 +140,7 @@ def _vote_statement():
     reload of the counters (docs/PERFORMANCE.md). The ballot row is inserted at most once and the
     counters move only then; options are locked before the post, as everywhere."""
     post, user = bindparam("post", type_=BigInteger), bindparam("user", type_=BigInteger)
-    chosen = cast(bindparam("chosen"), ARRAY(BigInteger))
+    chosen = prepared.param("chosen", ARRAY(BigInteger))
     ballot = (
         insert(PollVote)
         .values(post_id=post, user_id=user, option_ids=chosen)

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    bindparam,
     case,
     cast,
     exists,
@@ -54,6 +53,7 @@ from app.feed.shows import service as buyer_shows
 from app.feed.shows.models import BuyerShow
 from app.geo import point_ewkt
 from app.pagination import decode_cursor, encode_cursor
+from app.prepared import param
 from app.stores.models import Store
 
 HOT_WINDOW = timedelta(days=14)
@@ -115,7 +115,7 @@ def _key_before(time_column, source: int, id_column, after: tuple):
 
 def _latest_order(at, resumed: bool, distance):
     """(conditions, ORDER BY, extra columns) of `sort=latest` (`at` and the cursor are binds)."""
-    after = (_bind("after_at", _AT), _bind("after_source", Integer), _bind("after_id", BigInteger))
+    after = (param("after_at", _AT), param("after_source", Integer), param("after_id", BigInteger))
     where = [_key_before(Post.publish_at, POST, Post.id, after)] if resumed else []
     return where, (Post.publish_at.desc(), Post.id.desc()), ()
 
@@ -123,19 +123,14 @@ def _latest_order(at, resumed: bool, distance):
 def _hot_order(at, resumed: bool, distance):
     """(conditions, ORDER BY, extra columns) of `sort=hot` (`at` and the cursor are binds)."""
     score = _hot_score(at, distance)
-    where = [Post.publish_at > _bind("window_start", _AT)]
+    where = [Post.publish_at > param("window_start", _AT)]
     if resumed:
-        last_score, last_id = _bind("after_score", Float), _bind("after_id", BigInteger)
+        last_score, last_id = param("after_score", Float), param("after_id", BigInteger)
         where.append(or_(score < last_score, and_(score == last_score, Post.id < last_id)))
     return where, (score.desc(), Post.id.desc()), (score.label("score"),)
 
 
 _AT = DateTime(timezone=True)
-
-
-def _bind(name: str, type_):
-    """A request's value in a prepared statement, typed (PREPARE would have to guess)."""
-    return cast(bindparam(name, type_=type_), type_)
 
 
 @cache_function
@@ -148,12 +143,12 @@ def _page_statement(sort: str, signed_in: bool, near: bool, in_city: bool, resum
     them matched (59 000 rows, 75–190 ms on the benchmark world). Each part alone has its own
     index (a followed merchant's posts, a nearby store's, a city's), so each is cut to a page
     first and the page is the best of their union (docs/PERFORMANCE.md)."""
-    viewer = _bind("viewer", BigInteger) if signed_in else None
-    point = func.ST_GeogFromText(_bind("pt", String)) if near else None
-    city = _bind("city", String) if in_city else None
-    at, n = _bind("at", _AT), _bind("n", Integer)
+    viewer = param("viewer", BigInteger) if signed_in else None
+    point = func.ST_GeogFromText(param("pt", String)) if near else None
+    city = param("city", String) if in_city else None
+    at, n = param("at", _AT), param("n", Integer)
     distance = func.ST_Distance(Store.location, point) if near else null()
-    parts = _audience(viewer, point, _bind("radius", Integer), city)
+    parts = _audience(viewer, point, param("radius", Integer), city)
     if not parts:
         return None
     order = _hot_order if sort == "hot" else _latest_order
