@@ -523,37 +523,14 @@ def receipt_requests(w: World) -> list[Req]:
     ]
 
 
-def reserve_sql(requests: Callable[[World], list[Req]], *, cancel: bool):
-    """The reserve (and cancel) transactions as raw SQL, for pgbench (bench/writes.py)."""
+def written_sql(requests: Callable[[World], list[Req]], script: str, **options):
+    """A write scenario's transactions as raw SQL, for pgbench: bench/writes.py's `script`
+    builder (reserve_scripts, order_scripts, claim_scripts) over the scenario's requests."""
 
     def sql(w: World) -> list[str]:
-        from bench.writes import reserve_scripts
+        from bench import writes
 
-        return reserve_scripts(w, requests(w), cancel=cancel)
-
-    sql.protocol = SIMPLE
-    return sql
-
-
-def order_sql(requests: Callable[[World], list[Req]], *, shipping: bool):
-    """The order's create and pay transactions as raw SQL, for pgbench (bench/writes.py)."""
-
-    def sql(w: World) -> list[str]:
-        from bench.writes import order_scripts
-
-        return order_scripts(w, requests(w), shipping=shipping)
-
-    sql.protocol = SIMPLE
-    return sql
-
-
-def claim_sql(requests: Callable[[World], list[Req]]):
-    """The claim's transaction as raw SQL, for pgbench (bench/writes.py)."""
-
-    def sql(w: World) -> list[str]:
-        from bench.writes import claim_scripts
-
-        return claim_scripts(w, requests(w))
+        return getattr(writes, script)(w, requests(w), **options)
 
     sql.protocol = SIMPLE
     return sql
@@ -630,13 +607,13 @@ SCENARIOS: dict[str, Scenario] = {
             "reserve_cancel",
             reserve_cancel_requests,
             chain=True,
-            sql=reserve_sql(reserve_cancel_requests, cancel=True),
+            sql=written_sql(reserve_cancel_requests, "reserve_scripts", cancel=True),
             ok_statuses=frozenset({200, 201}),
         ),
         Scenario(
             "reserve_hot",
             reserve_hot_requests,
-            sql=reserve_sql(reserve_hot_requests, cancel=False),
+            sql=written_sql(reserve_hot_requests, "reserve_scripts", cancel=False),
             ok_statuses=frozenset({201, 409}),
         ),
         Scenario(
@@ -645,7 +622,7 @@ SCENARIOS: dict[str, Scenario] = {
             chain=True,
             chain_then=PAY,
             payments=True,
-            sql=order_sql(order_pay_requests, shipping=False),
+            sql=written_sql(order_pay_requests, "order_scripts", shipping=False),
             ok_statuses=frozenset({200, 201, 409}),  # 409: the cart's units are all held
         ),
         Scenario(
@@ -654,7 +631,7 @@ SCENARIOS: dict[str, Scenario] = {
             chain=True,
             chain_then=PAY,
             payments=True,
-            sql=order_sql(dispatch_requests, shipping=True),
+            sql=written_sql(dispatch_requests, "order_scripts", shipping=True),
             ok_statuses=frozenset({200, 201, 409}),
         ),
         Scenario("feed_nearby", feed_nearby_requests, sql=captured_sql(feed_nearby_requests)),
@@ -669,7 +646,7 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "claim",
             claim_requests,
-            sql=claim_sql(claim_requests),
+            sql=written_sql(claim_requests, "claim_scripts"),
             ok_statuses=frozenset({201, 409}),
         ),
         Scenario("vote", vote_requests, sql=vote_sql, walk=True, ok_statuses=frozenset({201})),
