@@ -175,6 +175,18 @@ def test_receipt_counts_once_and_points_are_pending_then_available_then_expire(
     assert total == 0  # the ledger's sum is the balance once swept
 
 
+def test_a_fractional_amount_is_422_not_rounded_down(
+    client, session, owner, shopper, merchant, shop
+):
+    # Money is whole minor units: 2.5e-42 (or 450.7) must not become 0 (or 450) cents.
+    program(client, owner)
+    member = join(client, shopper, merchant.id)
+    for total in (2.5e-42, 450.7):
+        resp = receipt(client, owner, shop.id, member["id"], "T-9", total)
+        assert resp.status_code == 422 and "total_cents" in resp.get_json()["errors"]
+    assert receipt(client, owner, shop.id, member["id"], "T-9", 450.0).status_code == 201
+
+
 def test_redeem_spends_available_points_once_per_receipt(
     client, clock, owner, shopper, merchant, shop
 ):

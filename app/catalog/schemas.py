@@ -11,7 +11,7 @@ CODE = Text(
     validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$"),
     metadata={"example": "TEA-OOLONG-100G"},
 )
-PRICE = ma.fields.Integer(validate=validate.Range(0, 10**9), metadata={"example": 34900})
+PRICE = Int(validate=validate.Range(0, 10**9), metadata={"example": 34900})  # 349.5 is 422
 CURRENCY = Text(validate=validate.Regexp(r"^[A-Z]{3}$"), metadata={"example": "TWD"})
 IMAGE_URLS = ma.fields.List(
     ma.fields.URL(schemes={"https"}, validate=validate.Length(max=500)),

@@ -15,10 +15,8 @@ ID = validate.Range(1, 2**62)
 
 
 def cents(example: int, **kwargs) -> ma.fields.Integer:
-    """An amount in minor units, 0..MAX_CENTS."""
-    return ma.fields.Integer(
-        validate=validate.Range(0, MAX_CENTS), metadata={"example": example}, **kwargs
-    )
+    """An amount in minor units, 0..MAX_CENTS: a whole number (a plain Integer took 7.5 as 7)."""
+    return Int(validate=validate.Range(0, MAX_CENTS), metadata={"example": example}, **kwargs)
 
 
 def when(example: str, **kwargs) -> ma.fields.AwareDateTime:
