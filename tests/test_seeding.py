@@ -8,6 +8,7 @@ import pytest
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import text
 
+from app import invariants
 from app.seeding import commands, demo, world
 
 
@@ -104,3 +105,56 @@ def test_centres_are_spread_over_the_continents_and_stores_stay_within_20_km():
             for a, b in zip(lat, lng, strict=True)
         )
         assert far <= 20_000
+
+
+def test_the_seeded_stock_is_its_ledgers_opening_balance_and_later_changes_reach_the_ledger(
+    app, session
+):
+    # The stock load writes its own ledger rows with the ledger's insert trigger off (a bulk
+    # path): every unit must still be in the ledger, and the trigger must be back on after.
+    result = app.test_cli_runner().invoke(
+        args=["seed", "--stores", "30", "--cities", "2", "--reset"]
+    )
+    assert result.exit_code == 0, result.output
+
+    assert invariants.violations(session.connection()) == {}
+    stocked = session.execute(
+        text("SELECT count(*), sum(on_hand) FROM stock WHERE on_hand <> 0")
+    ).one()
+    opening = session.execute(
+        text(
+            "SELECT count(*), sum(on_hand_delta) FROM stock_changes"
+            " WHERE reason = 'seed' AND reserved_delta = 0 AND on_hand = on_hand_delta"
+        )
+    ).one()
+    assert stocked[0] > 30 * 40 and opening == stocked
+    store_id, sku_id, merchant_id = session.execute(
+        text("SELECT store_id, sku_id, merchant_id FROM stock ORDER BY store_id, sku_id LIMIT 1")
+    ).one()
+    other_sku = session.scalar(
+        text(
+            "SELECT min(id) FROM skus WHERE merchant_id = :m AND id NOT IN"
+            " (SELECT sku_id FROM stock WHERE store_id = :s)"
+        ),
+        {"m": merchant_id, "s": store_id},
+    )
+    session.execute(
+        text("UPDATE stock SET on_hand = on_hand + 3 WHERE (store_id, sku_id) = (:s, :k)"),
+        {"s": store_id, "k": sku_id},
+    )
+    session.execute(
+        text(
+            "INSERT INTO stock (store_id, sku_id, merchant_id, channel, on_hand)"
+            " VALUES (:s, :k, :m, 'shared', 5)"
+        ),
+        {"s": store_id, "k": other_sku, "m": merchant_id},
+    )
+
+    assert invariants.violations(session.connection()) == {}
+    assert session.execute(
+        text(
+            "SELECT sku_id, on_hand_delta, reason FROM stock_changes"
+            " WHERE store_id = :s AND sku_id IN (:k, :o) AND reason <> 'seed' ORDER BY id"
+        ),
+        {"s": store_id, "k": sku_id, "o": other_sku},
+    ).all() == [(sku_id, 3, "unspecified"), (other_sku, 5, "unspecified")]

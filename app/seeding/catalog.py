@@ -8,9 +8,7 @@ than COPY: the data never leaves the server, which beats streaming 9 M CSV rows 
 Deterministic from the seed (hashint8extended), so the same seed gives the same world.
 """
 
-from contextlib import contextmanager
-
-from app.seeding import EXTRA_STEPS, analyze_written
+from app.seeding import EXTRA_STEPS, analyze_written, keys_built_after
 
 TABLES = ("products", "skus", "stock", "stock_changes")
 STOCK_PER_STORE = 50
@@ -65,7 +63,10 @@ SELECT merchant_id, array_agg(id ORDER BY id) AS ids
 FROM skus JOIN seed_catalog_merchants USING (merchant_id) GROUP BY merchant_id
 """
 # ~50 consecutive SKUs (wrapping) of the merchant's list from a per-store start: distinct ones.
+# The opening balance goes to the ledger (rule 9) in the same statement, as the ledger trigger
+# would write it (reason 'seed', no events), with that trigger off for the load.
 _STOCK = """
+WITH loaded AS (
 INSERT INTO stock (store_id, sku_id, merchant_id, channel, on_hand)
 SELECT s.id, l.ids[1 + (c.start + g) %% c.n], s.merchant_id,
        CASE WHEN x.h %% 100 < 60 THEN 'shared' WHEN x.h %% 100 < 85 THEN 'offline_only'
@@ -79,44 +80,13 @@ CROSS JOIN LATERAL generate_series(0, LEAST(%(per_store)s, c.n) - 1) g
 CROSS JOIN LATERAL (SELECT hashint8extended(s.id * 64 + g, %(seed)s) & 2147483647 AS h) x
 WHERE s.id BETWEEN %(lo)s AND %(hi)s
 ORDER BY s.id, g
+RETURNING merchant_id, store_id, sku_id, on_hand, reserved
+)
+INSERT INTO stock_changes (merchant_id, store_id, sku_id, on_hand_delta, reserved_delta,
+                           on_hand, reserved, reason)
+SELECT merchant_id, store_id, sku_id, on_hand, reserved, on_hand, reserved, 'seed'
+FROM loaded WHERE on_hand <> 0 OR reserved <> 0
 """
-
-
-_CONSTRAINTS = """
-SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype = 'f'
-FROM pg_constraint
-WHERE (contype IN ('p', 'u') AND conrelid = ANY(%(tables)s::text[]::regclass[]))
-   OR (contype = 'f' AND (conrelid = ANY(%(tables)s::text[]::regclass[])
-                          OR confrelid = ANY(%(tables)s::text[]::regclass[])))
-ORDER BY contype = 'f' DESC
-"""
-_INDEXES = """
-SELECT indexname, indexdef FROM pg_indexes
-WHERE schemaname = current_schema() AND tablename = ANY(%(tables)s)
-  AND indexname NOT IN (SELECT conname FROM pg_constraint)
-"""
-
-
-@contextmanager
-def _indexes_rebuilt_after(cursor, tables: tuple[str, ...]):
-    """Drop the keys, foreign keys and indexes of these (empty) tables and rebuild them after the
-    load: one sort per index and one join per foreign key instead of 9 M index insertions and
-    18 M trigger look-ups. The definitions come from the catalog, so the migrations stay the
-    one source of the schema."""
-    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    cursor.execute(_CONSTRAINTS, {"tables": list(tables)})
-    constraints = cursor.fetchall()  # foreign keys first: they depend on the keys
-    cursor.execute(_INDEXES, {"tables": list(tables)})
-    indexes = cursor.fetchall()
-    for table, name, _, _ in constraints:
-        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    yield
-    for _, definition in indexes:
-        cursor.execute(definition)
-    for table, name, definition, _ in reversed(constraints):
-        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
 
 
 def seed_catalog(conn, *, rng_seed: int, demo: bool, progress) -> None:
@@ -125,10 +95,14 @@ def seed_catalog(conn, *, rng_seed: int, demo: bool, progress) -> None:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM products) OR EXISTS (SELECT 1 FROM stock)")
         if cursor.fetchone()[0]:
             return  # a catalog is loaded: the world is only ever seeded onto empty tables
-        # The ledger gets the opening balance; a seed sends no inventory events (migration 0008).
-        cursor.execute("SELECT set_config('shopnear.stock_reason', 'seed', true)")
-        with _indexes_rebuilt_after(cursor, TABLES):
+        # The stock statement writes its ledger rows itself (_STOCK), so the ledger's insert
+        # trigger (migration 0008) is off for the load: it would keep each chunk's million rows
+        # in a transition table, sort them into one array and unnest it again. A seed sends no
+        # inventory events either way. Transactional: a failed seed leaves the trigger on.
+        cursor.execute("ALTER TABLE stock DISABLE TRIGGER stock_inserted")
+        with keys_built_after(cursor, TABLES):
             _load(cursor, rng_seed=rng_seed, demo=demo, progress=progress)
+        cursor.execute("ALTER TABLE stock ENABLE TRIGGER stock_inserted")
 
 
 def _load(cursor, *, rng_seed: int, demo: bool, progress) -> None:
@@ -144,6 +118,7 @@ def _load(cursor, *, rng_seed: int, demo: bool, progress) -> None:
         # Unanalysed, seed_catalog_skus looked 8x its size: the stock chunks then joined it by a
         # nested loop over a materialised copy spilled to disk (4-5 minutes a chunk).
         analyze_written(cursor.connection)
+    cursor.execute("SET LOCAL work_mem = '256MB'")  # a chunk's sort by store stays in memory
     cursor.execute("SELECT min(id), max(id) FROM stores")
     first, last = cursor.fetchone()
     if first is None:

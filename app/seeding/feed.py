@@ -11,7 +11,7 @@ from the seed.
 """
 
 from app.accounts import service as accounts_service
-from app.seeding import EXTRA_STEPS, analyze_written
+from app.seeding import EXTRA_STEPS, analyze_written, keys_built_after
 from app.seeding.demo import PASSWORD
 
 SHOPPERS = {True: 50, False: 5_000}  # demo world, full world
@@ -154,11 +154,16 @@ def seed_feed(conn, *, rng_seed: int, demo: bool, progress) -> None:
             "hash": accounts_service.hash_password(PASSWORD),
         }
         statements = (*_SHOPPERS, *_POSTS, *_FOLLOWS, *_COUNTERS)
+        # The posts and their poll options (four posts a merchant) load without their keys and
+        # indexes, built once after.
+        batches = ((_SHOPPERS, ()), (_POSTS, ("posts", "poll_options")), (_FOLLOWS + _COUNTERS, ()))
         with progress(len(statements), "feed") as bar:
-            for statement in statements:
-                cursor.execute(statement, params)
-                analyze_written(conn)  # each statement reads what the ones before it loaded
-                bar.update(1)
+            for batch, bare in batches:
+                with keys_built_after(cursor, bare):
+                    for statement in batch:
+                        cursor.execute(statement, params)
+                        analyze_written(conn)  # each statement reads what the ones before loaded
+                        bar.update(1)
 
 
 EXTRA_STEPS.append(seed_feed)

@@ -7,11 +7,11 @@ it, merchants from global chains through regional chains to single shops.
 
 import csv
 import io
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.seeding import keys_built_after
 from app.seeding.hours import ALL_DAY, KINDS, PROFILES
 from app.seeding.places import ANCHORS, STREETS, SYLLABLES
 
@@ -133,25 +133,6 @@ def _copy(cursor, table: str, columns: str, rows) -> None:
     cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
 
 
-@contextmanager
-def _spatial_indexes_rebuilt(cursor, empty: bool):
-    """Into an empty table, load without the GiST indexes and build them once at the end:
-    a bulk build is several times cheaper than 180 000 inserts into the trees."""
-    if not empty:
-        yield
-        return
-    cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes"
-        " WHERE schemaname = current_schema() AND tablename = 'stores' AND indexdef ~ 'USING gist'"
-    )
-    indexes = cursor.fetchall()
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    yield
-    for _, definition in indexes:
-        cursor.execute(definition)
-
-
 def _next_id(cursor, table: str) -> int:
     cursor.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")
     return cursor.fetchone()[0]
@@ -213,7 +194,9 @@ def load_world(conn, *, rng_seed: int, stores: int, cities: int, demo: bool, pro
     )
     rows = store_rows(rng, plan, merchants, ids, first)
     closures = []
-    with progress(stores, "stores") as bar, _spatial_indexes_rebuilt(cursor, first == 1):
+    # Into an empty table (a new world) without its keys and indexes, built once at the end.
+    bare = ("stores",) if first == 1 else ()
+    with progress(stores, "stores") as bar, keys_built_after(cursor, bare):
         while chunk := [row for _, row in zip(range(CHUNK), rows, strict=False)]:
             _copy(cursor, "stores", columns, chunk)
             closures += [row for row in chunk if row[0] % 20 == 0 and row[-1] != ALL_DAY]
