@@ -65,12 +65,28 @@ def compiled(query) -> tuple[TextClause, dict]:
     return TextClause(done.string), constants
 
 
+# PostgreSQL plans the first five EXECUTEs of a prepared statement for their values, then keeps a
+# generic plan only if its estimated cost is not above theirs on average; otherwise it plans
+# every call again. The nearby search's generic plan is estimated dearer at 18 000 and 1 800 000
+# stores (not at 180 000) though it is the same plan, so those worlds paid ~1.3 ms of planning a
+# call (docs/PERFORMANCE.md, growth). `generic=True` makes the statement use its generic plan:
+# for statements whose plan does not depend on the values (checked with EXPLAIN).
+_GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan; "
+_RESET = "SET LOCAL plan_cache_mode TO DEFAULT"
+
+
 def fetch(
-    session: Session, statement: TextClause, params: dict, *, in_transaction: bool = False
+    session: Session,
+    statement: TextClause,
+    params: dict,
+    *,
+    in_transaction: bool = False,
+    generic: bool = False,
 ) -> list:
     """The rows of a text() statement (attribute access by column name), prepared on this
     connection the first time it is seen there. A lone read runs in autocommit (below); a
-    write, or a read that must share the request's transaction, passes `in_transaction`."""
+    write, or a read that must share the request's transaction, passes `in_transaction`.
+    `generic`: always run the statement's generic plan (above)."""
     if not current_app.config["DB_PREPARED_STATEMENTS"]:
         return session.execute(statement, params).all()
     name, prepare, execute_sql = _statements(statement)
@@ -88,8 +104,16 @@ def fetch(
             if name not in prepared:
                 cursor.execute(prepare)
                 prepared.add(name)
-            cursor.execute(execute_sql, params)
-            return cursor.fetchall()
+            if not generic:
+                cursor.execute(execute_sql, params)
+                return cursor.fetchall()
+            # One round trip: alone, the two statements share one implicit transaction, which
+            # ends the SET LOCAL with them; in the request's transaction it is undone after.
+            cursor.execute(_GENERIC + execute_sql, params)
+            rows = cursor.fetchall()
+            if not alone:
+                cursor.execute(_RESET)
+            return rows
     finally:
         if alone:
             connection.dbapi_connection.autocommit = False

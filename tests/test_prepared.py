@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from app import prepared
 from app.extensions import db
+from app.stores import search
 from app.stores.search import DETAIL
 from tests import factories_coupons as fc
 from tests import factories_inventory as inv
@@ -113,3 +114,44 @@ def test_a_write_after_a_lone_read_still_rolls_back(app, committed, session, mer
         db.session.flush()
         db.session.rollback()
     assert session.scalar(text("SELECT count(*) FROM users")) == 0
+
+
+def _plans(session, name: str) -> tuple[int, int]:
+    """(generic, custom) plans this connection has run the statement with so far."""
+    row = session.execute(
+        text("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = :n"),
+        {"n": name},
+    ).one_or_none()
+    return tuple(row) if row else (0, 0)
+
+
+def _nearby_eight_times(app, stores, *, in_transaction: bool):
+    statement = search._nearby_sql(())
+    name = prepared._statements(statement)[0]
+    params = {"lat": LAT, "lng": LNG, "radius": 5000, "limit": 21, "now": NOW}
+    params.update(after_distance=-1.0, after_id=0)
+    ids = [store.id for store in stores]  # read before the app's session opens its savepoint
+    with app.app_context():
+        generic, custom = _plans(db.session, name)
+        for _ in range(8):
+            rows = prepared.fetch(
+                db.session, statement, params, in_transaction=in_transaction, generic=True
+            )
+            assert [row.id for row in rows] == ids
+        assert _plans(db.session, name) == (generic + 8, custom)
+        assert db.session.scalar(text("SHOW plan_cache_mode")) == "auto"
+
+
+# PostgreSQL plans every call again when it estimates a statement's generic plan dearer than its
+# first five custom ones (nearby's, at 18 000 and 1 800 000 stores): nearby keeps its generic
+# plan, and the setting that forces it ends with the statement.
+def test_the_nearby_search_is_planned_once_in_the_requests_transaction(app, world):
+    _nearby_eight_times(app, world[0], in_transaction=True)
+
+
+def test_the_nearby_search_is_planned_once_alone(app, committed, session, merchant):
+    stores = [
+        factories_stores.store(session, merchant=merchant, lat=LAT + k * 0.002) for k in range(3)
+    ]
+    session.commit()
+    _nearby_eight_times(app, stores, in_transaction=False)

@@ -213,7 +213,8 @@ def stores_near(
         if not (isinstance(after, list) and len(after) == 3 and after[2] == fingerprint):
             raise Invalid("cursor", "This cursor belongs to another search.")
         params.update(after_distance=after[0], after_id=after[1])
-    rows = prepared.fetch(session, _nearby_sql(tuple(sorted(filters))), {**params, **filters})
+    statement = _nearby_sql(tuple(sorted(filters)))
+    rows = prepared.fetch(session, statement, {**params, **filters}, generic=True)
     items = [{**_store_item(row), "distance_m": round(row.distance)} for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
