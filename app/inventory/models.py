@@ -44,7 +44,9 @@ class StockChange(db.Model):
     """The stock ledger (rule 9): one row per change of on_hand or reserved, written by the
     triggers on `stock` (migration 0008), so no code path can forget it. The reason and its
     reference come from the transaction-local settings `shopnear.stock_reason` / `_ref`
-    (`app.inventory.ledger.tag`). No foreign keys: the ledger outlives what it describes."""
+    (`app.inventory.ledger.tag`). The one exception is the seed's bulk load, which writes the
+    opening balance in the same statement as the stock with the insert trigger off
+    (app/seeding/catalog.py). No foreign keys: the ledger outlives what it describes."""
 
     __tablename__ = "stock_changes"
     __table_args__ = (
