@@ -138,6 +138,9 @@ def test_the_seeded_stock_is_its_ledgers_opening_balance_and_later_changes_reach
         ),
         {"m": merchant_id, "s": store_id},
     )
+    # tagged as the app tags a change (app.inventory.ledger.tag): in this test the seed's own
+    # transaction-local reason would otherwise still be set
+    session.execute(text("SELECT set_config('shopnear.stock_reason', 'restock', true)"))
     session.execute(
         text("UPDATE stock SET on_hand = on_hand + 3 WHERE (store_id, sku_id) = (:s, :k)"),
         {"s": store_id, "k": sku_id},
@@ -157,4 +160,4 @@ def test_the_seeded_stock_is_its_ledgers_opening_balance_and_later_changes_reach
             " WHERE store_id = :s AND sku_id IN (:k, :o) AND reason <> 'seed' ORDER BY id"
         ),
         {"s": store_id, "k": sku_id, "o": other_sku},
-    ).all() == [(sku_id, 3, "unspecified"), (other_sku, 5, "unspecified")]
+    ).all() == [(sku_id, 3, "restock"), (other_sku, 5, "restock")]

@@ -99,6 +99,8 @@ def seed_catalog(conn, *, rng_seed: int, demo: bool, progress) -> None:
         # trigger (migration 0008) is off for the load: it would keep each chunk's million rows
         # in a transition table, sort them into one array and unnest it again. A seed sends no
         # inventory events either way. Transactional: a failed seed leaves the trigger on.
+        # Any later stock change of the seed is the seed's too: ledger reason 'seed', no events.
+        cursor.execute("SELECT set_config('shopnear.stock_reason', 'seed', true)")
         cursor.execute("ALTER TABLE stock DISABLE TRIGGER stock_inserted")
         with keys_built_after(cursor, TABLES):
             _load(cursor, rng_seed=rng_seed, demo=demo, progress=progress)
