@@ -2,8 +2,9 @@
 
 PostgreSQL spends about as long planning the nearby query as running it (0.9 ms of planning
 beside 0.7 ms of execution at 180 000 stores). A statement prepared once per pooled connection is
-planned once; every later EXECUTE skips the planner: 2.5 → 1.6 ms per nearby call from Python on
-the benchmark world (docs/PERFORMANCE.md). The generic plan keeps the GiST KNN index scan.
+planned once; a later EXECUTE skips the planner when PostgreSQL keeps the generic plan (it may
+not: `generic` below): 2.5 → 1.6 ms per nearby call from Python on the benchmark world
+(docs/PERFORMANCE.md). The generic plan keeps the GiST KNN index scan.
 
 SQL-level PREPARE/EXECUTE suits psycopg2's text protocol. Behind a transaction-pooling PgBouncer a
 server connection may not hold what an earlier transaction prepared: set
@@ -104,14 +105,11 @@ def fetch(
             if name not in prepared:
                 cursor.execute(prepare)
                 prepared.add(name)
-            if not generic:
-                cursor.execute(execute_sql, params)
-                return cursor.fetchall()
-            # One round trip: alone, the two statements share one implicit transaction, which
-            # ends the SET LOCAL with them; in the request's transaction it is undone after.
-            cursor.execute(_GENERIC + execute_sql, params)
+            # One round trip: alone, SET LOCAL and EXECUTE share one implicit transaction, which
+            # ends the setting with them; in the request's transaction it is undone after.
+            cursor.execute((_GENERIC if generic else "") + execute_sql, params)
             rows = cursor.fetchall()
-            if not alone:
+            if generic and not alone:
                 cursor.execute(_RESET)
             return rows
     finally:

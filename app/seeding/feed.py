@@ -153,11 +153,10 @@ def seed_feed(conn, *, rng_seed: int, demo: bool, progress) -> None:
             "follows": FOLLOWS_PER_SHOPPER[demo],
             "hash": accounts_service.hash_password(PASSWORD),
         }
-        statements = (*_SHOPPERS, *_POSTS, *_FOLLOWS, *_COUNTERS)
         # The posts and their poll options (four posts a merchant) load without their keys and
         # indexes, built once after.
         batches = ((_SHOPPERS, ()), (_POSTS, ("posts", "poll_options")), (_FOLLOWS + _COUNTERS, ()))
-        with progress(len(statements), "feed") as bar:
+        with progress(sum(len(batch) for batch, _ in batches), "feed") as bar:
             for batch, bare in batches:
                 with keys_built_after(cursor, bare):
                     for statement in batch:
